@@ -1,0 +1,5 @@
+import { RestServiceConfig } from '@odb/platform';
+
+export class ContributorIngestConfig extends RestServiceConfig {
+  override PORT = 8002;
+}

@@ -1,0 +1,5 @@
+import { ServiceConfig, WithRedis } from '@odb/platform';
+
+export class HarvesterConfig extends WithRedis(ServiceConfig) {
+  override PORT = 8004;
+}

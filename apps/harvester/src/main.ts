@@ -1,0 +1,9 @@
+import { loadConfig, startService } from '@odb/platform';
+import { HarvesterConfig } from './config';
+import { HarvesterModule } from './harvester.module';
+
+void startService({
+  name: 'harvester',
+  loadConfig: () => loadConfig(HarvesterConfig),
+  module: (config) => HarvesterModule.forRoot(config),
+});

@@ -1,0 +1,9 @@
+import { OutboxEventEntity } from './entities/outbox-event.entity';
+import { ProcessedEventEntity } from './entities/processed-event.entity';
+import { Foundation1732300000000 } from './migrations/1732300000000-foundation';
+
+/** Every TypeORM entity of the platform (one database; each service owns its tables). */
+export const ENTITIES = [OutboxEventEntity, ProcessedEventEntity];
+
+/** Every migration, in order. New migrations are appended here. */
+export const MIGRATIONS = [Foundation1732300000000];

@@ -1,0 +1,95 @@
+import 'reflect-metadata';
+import { DynamicModule, INestApplication, Logger as NestLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { runMigrations } from '@odb/persistence';
+import { ConfigurationError } from './config/load-config';
+import { RestServiceConfig, ServiceConfig } from './config/service-config';
+import { normaliseBasePath } from './http/public-url';
+
+export interface RestApiDescription {
+  title: string;
+  description: string;
+}
+
+export interface StartServiceOptions<C extends ServiceConfig> {
+  name: string;
+  /** Reads and validates the configuration (throws ConfigurationError). */
+  loadConfig: () => C;
+  module: (config: C) => DynamicModule;
+  /** REST services: base path, OpenAPI document and Swagger UI. */
+  restApi?: RestApiDescription;
+}
+
+/**
+ * Creates and starts a service. Configuration is validated before anything
+ * else; a bad variable stops the process with a message naming it.
+ */
+export async function startService<C extends ServiceConfig>(options: StartServiceOptions<C>): Promise<INestApplication> {
+  try {
+    return await createAndListen(options);
+  } catch (error) {
+    process.stderr.write(`${options.name} failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  }
+}
+
+async function createAndListen<C extends ServiceConfig>(options: StartServiceOptions<C>): Promise<INestApplication> {
+  let config: C;
+  try {
+    config = options.loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigurationError) {
+      process.stderr.write(`${options.name}: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  if (config.MIGRATE_ON_START) {
+    const applied = await runMigrations({ url: config.DATABASE_URL, applicationName: `${options.name}-migrate` });
+    if (applied.length > 0) process.stdout.write(`${options.name}: applied migrations ${applied.join(', ')}\n`);
+  }
+
+  const app = await NestFactory.create<NestExpressApplication>(options.module(config), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  app.set('etag', 'strong');
+  app.enableCors();
+  app.enableShutdownHooks();
+
+  if (options.restApi) {
+    const base = normaliseBasePath((config as unknown as RestServiceConfig).API_BASE ?? '');
+    if (base) app.setGlobalPrefix(base, { exclude: ['health', 'ready', 'metrics'] });
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle(options.restApi.title)
+        .setDescription(options.restApi.description)
+        .setVersion('1')
+        .addApiKey({ type: 'apiKey', in: 'header', name: 'x-bbk-auth-token' }, 'token')
+        .build(),
+    );
+    SwaggerModule.setup(`${base}/docs`, app, document, { jsonDocumentUrl: `${base}/openapi.json`, useGlobalPrefix: false });
+  }
+
+  await app.listen(config.PORT, config.HOST);
+  const url = await app.getUrl();
+  new NestLogger('Bootstrap').log(`${options.name} listening on ${url.replace('[::1]', 'localhost')}`);
+  installGraceTimer(config.SHUTDOWN_GRACE_MS);
+  return app;
+}
+
+/** If draining takes longer than the grace period, exit anyway rather than hang. */
+function installGraceTimer(graceMs: number): void {
+  process.once('SIGTERM', () => {
+    setTimeout(() => {
+      process.stderr.write(`shutdown took longer than ${graceMs} ms; exiting\n`);
+      process.exit(1);
+    }, graceMs).unref();
+  });
+}
