@@ -1,0 +1,4 @@
+export * from './environment';
+export * from './infrastructure';
+export * from './processes';
+export * from './wait';
