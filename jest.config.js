@@ -10,7 +10,7 @@ const moduleNameMapper = Object.fromEntries(
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  testMatch: ['<rootDir>/{apps,libs,tools}/**/*.spec.ts'],
+  testMatch: ['<rootDir>/{apps,libs,tools,e2e}/**/*.spec.ts'],
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',
@@ -28,6 +28,7 @@ module.exports = {
   moduleNameMapper,
   globalSetup: '<rootDir>/tools/jest/global-setup.js',
   globalTeardown: '<rootDir>/tools/jest/global-teardown.js',
+  reporters: ['default', '<rootDir>/tools/jest/summary-reporter.js'],
   testTimeout: 60_000,
   maxWorkers: process.env.JEST_MAX_WORKERS ?? 3,
 };

@@ -60,7 +60,6 @@ async function createAndListen<C extends ServiceConfig>(options: StartServiceOpt
   app.disable('x-powered-by');
   app.set('etag', 'strong');
   app.enableCors();
-  app.enableShutdownHooks();
 
   if (options.restApi) {
     const base = normaliseBasePath((config as unknown as RestServiceConfig).API_BASE ?? '');
@@ -80,16 +79,33 @@ async function createAndListen<C extends ServiceConfig>(options: StartServiceOpt
   await app.listen(config.PORT, config.HOST);
   const url = await app.getUrl();
   new NestLogger('Bootstrap').log(`${options.name} listening on ${url.replace('[::1]', 'localhost')}`);
-  installGraceTimer(config.SHUTDOWN_GRACE_MS);
+  closeOnSignals(app, config.SHUTDOWN_GRACE_MS);
   return app;
 }
 
-/** If draining takes longer than the grace period, exit anyway rather than hang. */
-function installGraceTimer(graceMs: number): void {
-  process.once('SIGTERM', () => {
+/**
+ * SIGTERM/SIGINT: stop taking work, let in-flight requests, jobs and messages
+ * finish (Nest shutdown hooks), then exit 0. Past the grace period, exit 1
+ * rather than hang.
+ */
+function closeOnSignals(app: INestApplication, graceMs: number): void {
+  let closing = false;
+  const close = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    new NestLogger('Bootstrap').log(`${signal} received: draining`);
     setTimeout(() => {
       process.stderr.write(`shutdown took longer than ${graceMs} ms; exiting\n`);
       process.exit(1);
     }, graceMs).unref();
-  });
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', close);
+  process.once('SIGINT', close);
 }

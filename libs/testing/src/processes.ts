@@ -52,13 +52,16 @@ export async function startServiceProcess(
   const url = `http://127.0.0.1:${port}`;
   const path = options.waitFor === 'ready' ? '/ready' : '/health';
   try {
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
-        return (await fetch(`${url}${path}`).catch(() => undefined))?.ok;
-      },
-      { timeoutMs: options.timeoutMs ?? 30_000, intervalMs: 100, what: `${app} ${path}` },
-    );
+    await Promise.race([
+      waitFor(async () => (await fetch(`${url}${path}`).catch(() => undefined))?.ok, {
+        timeoutMs: options.timeoutMs ?? 30_000,
+        intervalMs: 100,
+        what: `${app} ${path}`,
+      }),
+      exited.then((code) => {
+        throw new Error(`exited with ${code}`);
+      }),
+    ]);
   } catch (error) {
     child.kill('SIGKILL');
     throw new Error(`${app} did not start: ${(error as Error).message}\n${output.slice(-3000)}`);

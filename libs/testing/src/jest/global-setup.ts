@@ -10,6 +10,8 @@ import { INFRA_ENV, INFRA_MISSING_ENV, TestInfrastructure, chooseInfrastructure 
 export default async function globalSetup(): Promise<void> {
   const choice = await chooseInfrastructure();
   if (choice.kind === 'missing') {
+    // In CI a skipped suite would look green: refuse instead.
+    if (process.env.CI === 'true') throw new Error(choice.reason);
     process.env[INFRA_MISSING_ENV] = choice.reason;
     process.stderr.write(`\n[odb tests] SKIPPING infrastructure tests: ${choice.reason}\n`);
     return;

@@ -1,0 +1,73 @@
+import { randomBytes } from 'crypto';
+import { Client } from 'pg';
+import { quoteIdentifier, runMigrations } from '@odb/persistence';
+
+/** What a benchmark reports: named figures with units, and the targets they are judged against. */
+export interface BenchmarkResult {
+  name: string;
+  figures: Record<string, { value: number; unit: string }>;
+  targets?: Array<{ figure: string; op: '<' | '>' | '<=' | '>='; value: number; met: boolean }>;
+  notes?: string[];
+}
+
+export interface Benchmark {
+  name: string;
+  description: string;
+  run(context: BenchContext): Promise<BenchmarkResult>;
+}
+
+/** Infrastructure for one benchmark: a fresh migrated database, its own NATS namespace and Redis prefix. */
+export class BenchContext {
+  readonly id = `bench${randomBytes(4).toString('hex')}`;
+  readonly serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  readonly natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+  readonly redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+  get databaseUrl(): string {
+    const url = new URL(this.serverUrl);
+    url.pathname = `/odb_${this.id}`;
+    return url.toString();
+  }
+
+  async prepare(): Promise<void> {
+    await runMigrations({ url: this.databaseUrl, applicationName: 'odb-bench' });
+  }
+
+  serviceEnv(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: this.databaseUrl,
+      NATS_URL: this.natsUrl,
+      REDIS_URL: this.redisUrl,
+      EVENTS_NAMESPACE: this.id,
+      REDIS_PREFIX: this.id,
+      ...extra,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    const admin = new Client({ connectionString: this.serverUrl });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(`odb_${this.id}`)} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+export function target(
+  figures: BenchmarkResult['figures'],
+  figure: string,
+  op: '<' | '>' | '<=' | '>=',
+  value: number,
+): NonNullable<BenchmarkResult['targets']>[number] {
+  const actual = figures[figure]?.value ?? NaN;
+  const met = op === '<' ? actual < value : op === '>' ? actual > value : op === '<=' ? actual <= value : actual >= value;
+  return { figure, op, value, met };
+}
+
+/** Nearest-rank percentile of an unsorted list. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}

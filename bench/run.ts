@@ -1,0 +1,60 @@
+/**
+ * `npm run bench [-- name…]`: runs the benchmarks against the local (or
+ * DATABASE_URL / NATS_URL / REDIS_URL) infrastructure, prints their figures
+ * and writes them to bench/results/<name>.json and bench/results/latest.json.
+ */
+import { mkdirSync, writeFileSync } from 'fs';
+import { cpus, totalmem } from 'os';
+import { join } from 'path';
+import { BenchContext, Benchmark, BenchmarkResult } from './harness';
+import { outboxRelayBenchmark } from './outbox-relay.bench';
+
+const BENCHMARKS: Benchmark[] = [outboxRelayBenchmark];
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((name) => !BENCHMARKS.some((benchmark) => benchmark.name === name));
+  if (unknown.length > 0) {
+    throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
+  }
+  const selected = wanted.length > 0 ? BENCHMARKS.filter((benchmark) => wanted.includes(benchmark.name)) : BENCHMARKS;
+  const directory = join(__dirname, 'results');
+  mkdirSync(directory, { recursive: true });
+  const results: BenchmarkResult[] = [];
+  for (const benchmark of selected) {
+    process.stdout.write(`\n▶ ${benchmark.name}: ${benchmark.description}\n`);
+    const context = new BenchContext();
+    await context.prepare();
+    try {
+      const result = await benchmark.run(context);
+      results.push(result);
+      print(result);
+      writeFileSync(join(directory, `${benchmark.name}.json`), JSON.stringify(withMachine(result), null, 2));
+    } finally {
+      await context.dispose();
+    }
+  }
+  writeFileSync(join(directory, 'latest.json'), JSON.stringify(results.map(withMachine), null, 2));
+  const missed = results.flatMap((result) => (result.targets ?? []).filter((t) => !t.met).map((t) => `${result.name}.${t.figure}`));
+  process.stdout.write(missed.length > 0 ? `\ntargets missed: ${missed.join(', ')}\n` : '\nall targets met\n');
+  process.exit(missed.length > 0 ? 2 : 0);
+}
+
+function print(result: BenchmarkResult): void {
+  for (const [figure, { value, unit }] of Object.entries(result.figures)) {
+    process.stdout.write(`  ${figure.padEnd(28)} ${String(value).padStart(10)} ${unit}\n`);
+  }
+  for (const t of result.targets ?? []) {
+    process.stdout.write(`  target ${t.figure} ${t.op} ${t.value}: ${t.met ? 'met' : 'MISSED'}\n`);
+  }
+  for (const note of result.notes ?? []) process.stdout.write(`  note: ${note}\n`);
+}
+
+function withMachine(result: BenchmarkResult) {
+  return { ...result, at: new Date().toISOString(), machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version } };
+}
+
+main().catch((error) => {
+  process.stderr.write(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
