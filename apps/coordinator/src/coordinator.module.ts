@@ -1,14 +1,36 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from '@odb/auth';
 import { ServiceCoreModule, announceController } from '@odb/platform';
+import { AccessesController } from './accesses/accesses.controller';
+import { AccessesService } from './accesses/accesses.service';
+import { BootstrapUser } from './bootstrap/bootstrap-user';
 import { CoordinatorConfig } from './config';
+import { ConnectorsController } from './connectors/connectors.controller';
+import { ConnectorsService } from './connectors/connectors.service';
+import { EntityTypesController } from './entity-types/entity-types.controller';
+import { EntityTypesService } from './entity-types/entity-types.service';
+import { PoliciesController } from './policies/policies.controller';
+import { PoliciesService } from './policies/policies.service';
+import { SearchController } from './search/search.controller';
+import { UsersController } from './users/users.controller';
+import { UsersService } from './users/users.service';
 
 @Module({})
 export class CoordinatorModule {
   static forRoot(config: CoordinatorConfig): DynamicModule {
     return {
       module: CoordinatorModule,
-      imports: [ServiceCoreModule.forRoot({ serviceName: 'coordinator', config })],
-      controllers: [announceController('coordinator')],
+      imports: [ServiceCoreModule.forRoot({ serviceName: 'coordinator', config }), AuthModule.forRoot({ mode: config.AUTH_MODE })],
+      controllers: [
+        announceController('coordinator'),
+        EntityTypesController,
+        ConnectorsController,
+        PoliciesController,
+        UsersController,
+        AccessesController,
+        SearchController,
+      ],
+      providers: [EntityTypesService, ConnectorsService, PoliciesService, UsersService, AccessesService, BootstrapUser],
     };
   }
 }

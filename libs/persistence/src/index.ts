@@ -2,3 +2,4 @@ export * from './data-source';
 export * from './registry';
 export * from './entities/outbox-event.entity';
 export * from './entities/processed-event.entity';
+export * from './entities/coordinator.entities';

@@ -1,9 +1,27 @@
 import { OutboxEventEntity } from './entities/outbox-event.entity';
 import { ProcessedEventEntity } from './entities/processed-event.entity';
 import { Foundation1732300000000 } from './migrations/1732300000000-foundation';
+import { Coordinator1732300000100 } from './migrations/1732300000100-coordinator';
+import {
+  AccessEntity,
+  AuthKeyEntity,
+  ConnectorEntity,
+  EntityTypeEntity,
+  PolicyEntity,
+  UserEntity,
+} from './entities/coordinator.entities';
 
 /** Every TypeORM entity of the platform (one database; each service owns its tables). */
-export const ENTITIES = [OutboxEventEntity, ProcessedEventEntity];
+export const ENTITIES = [
+  OutboxEventEntity,
+  ProcessedEventEntity,
+  AuthKeyEntity,
+  UserEntity,
+  EntityTypeEntity,
+  ConnectorEntity,
+  PolicyEntity,
+  AccessEntity,
+];
 
 /** Every migration, in order. New migrations are appended here. */
-export const MIGRATIONS = [Foundation1732300000000];
+export const MIGRATIONS = [Foundation1732300000000, Coordinator1732300000100];

@@ -8,6 +8,7 @@ import { runMigrations } from '@odb/persistence';
 import { ConfigurationError } from './config/load-config';
 import { RestServiceConfig, ServiceConfig } from './config/service-config';
 import { normaliseBasePath } from './http/public-url';
+import { API_BASE_SETTING } from './http/resource-urls';
 
 export interface RestApiDescription {
   title: string;
@@ -64,6 +65,7 @@ async function createAndListen<C extends ServiceConfig>(options: StartServiceOpt
   if (options.restApi) {
     const base = normaliseBasePath((config as unknown as RestServiceConfig).API_BASE ?? '');
     if (base) app.setGlobalPrefix(base, { exclude: ['health', 'ready', 'metrics'] });
+    app.set(API_BASE_SETTING, base);
     const document = SwaggerModule.createDocument(
       app,
       new DocumentBuilder()

@@ -4,6 +4,7 @@ export * from './health/readiness';
 export * from './http/api-error';
 export * from './http/api-exception.filter';
 export * from './http/public-url';
+export * from './http/resource-urls';
 export * from './logging/logging';
 export * from './redis/redis.module';
 export * from './service-core.module';

@@ -1,6 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
 import { EventSubject } from '@odb/contracts';
-import { EVENT_HANDLER_METADATA, RPC_HANDLER_METADATA } from './tokens';
+import { BROADCAST_HANDLER_METADATA, EVENT_HANDLER_METADATA, RPC_HANDLER_METADATA } from './tokens';
 
 export interface EventHandlerOptions {
   /** Durable consumer name; defaults to `<service>.<Class>.<method>`. Renaming it starts a new consumer. */
@@ -26,3 +26,11 @@ export const OnDomainEvent = (subject: EventSubject, options: EventHandlerOption
 
 /** Marks a provider method as the responder of a request/reply subject. */
 export const OnRpcRequest = (subject: string) => SetMetadata(RPC_HANDLER_METADATA, subject);
+
+/**
+ * Marks a provider method that every replica must see for each event (cache
+ * invalidation), unlike `@OnDomainEvent` whose durable consumer hands each
+ * event to one replica. Best effort: no ack, no replay of what a replica missed
+ * while disconnected, so use it only where a bounded staleness is acceptable.
+ */
+export const OnDomainEventBroadcast = (subject: EventSubject) => SetMetadata(BROADCAST_HANDLER_METADATA, subject);

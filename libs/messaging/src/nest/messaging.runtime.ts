@@ -1,7 +1,9 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { DataSource } from 'typeorm';
-import { NatsConnection } from 'nats';
+import { NatsConnection, Subscription } from 'nats';
+import { DomainEvent, EventSubject, wireSubject } from '@odb/contracts';
+import { json, errorMessage } from '../codec';
 import { DurableEventConsumer, EventHandlerFn } from '../event-consumer';
 import { processOnce } from '../inbox';
 import { MessagingMetrics } from '../metrics';
@@ -9,7 +11,14 @@ import { JetStreamOutboxPublisher, OutboxRelay } from '../outbox-relay';
 import { RpcServer } from '../rpc';
 import { EventTopology } from '../topology';
 import { EventHandlerMetadata } from './decorators';
-import { EVENT_HANDLER_METADATA, MESSAGING_OPTIONS, MessagingModuleOptions, NATS_CONNECTION, RPC_HANDLER_METADATA } from './tokens';
+import {
+  BROADCAST_HANDLER_METADATA,
+  EVENT_HANDLER_METADATA,
+  MESSAGING_OPTIONS,
+  MessagingModuleOptions,
+  NATS_CONNECTION,
+  RPC_HANDLER_METADATA,
+} from './tokens';
 
 /**
  * Wires the event backbone into the Nest lifecycle: finds decorated handlers at
@@ -23,6 +32,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
   private readonly topology: EventTopology;
   private readonly metrics = new MessagingMetrics();
   private readonly consumers: DurableEventConsumer[] = [];
+  private readonly broadcasts: Subscription[] = [];
   private rpcServer?: RpcServer;
   private relay?: OutboxRelay;
 
@@ -43,7 +53,20 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
     const js = this.nc.jetstream();
     const log = (level: 'warn' | 'error', message: string) => this.logger[level](message);
 
-    const { events, rpc } = this.discoverHandlers();
+    const { events, rpc, broadcasts } = this.discoverHandlers();
+    for (const { subject, handler } of broadcasts) {
+      this.broadcasts.push(
+        // A plain subscription: JetStream-stored messages reach core subscribers too, on every replica.
+        this.nc.subscribe(wireSubject(this.options.namespace, subject), {
+          callback: (error, message) => {
+            if (error) return;
+            handler(json.decode(message.data) as DomainEvent).catch((failure: unknown) =>
+              this.logger.warn(`broadcast handler for ${subject} failed: ${errorMessage(failure)}`),
+            );
+          },
+        }),
+      );
+    }
     for (const { name, metadata, handler } of events) {
       const consumer = new DurableEventConsumer(js, jsm, this.topology, {
         name,
@@ -70,11 +93,12 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
       await this.relay.start();
     }
     this.logger.log(
-      `event backbone up: ${events.length} consumer(s), ${rpc.length} RPC responder(s), relay ${this.relay ? 'on' : 'off'}`,
+      `event backbone up: ${events.length} consumer(s), ${broadcasts.length} broadcast handler(s), ${rpc.length} RPC responder(s), relay ${this.relay ? 'on' : 'off'}`,
     );
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    for (const subscription of this.broadcasts) subscription.unsubscribe();
     await Promise.all(this.consumers.map((consumer) => consumer.stop()));
     await this.rpcServer?.close();
     await this.relay?.stop();
@@ -87,6 +111,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
   private discoverHandlers() {
     const events: Array<{ name: string; metadata: EventHandlerMetadata; handler: EventHandlerFn }> = [];
     const rpc: Array<{ subject: string; handler: (request: unknown) => Promise<unknown> }> = [];
+    const broadcasts: Array<{ subject: EventSubject; handler: (event: DomainEvent) => Promise<void> }> = [];
     const seen = new Set<string>();
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
@@ -113,8 +138,12 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
           seen.add(`rpc:${rpcSubject}`);
           rpc.push({ subject: rpcSubject, handler: (target as (request: unknown) => Promise<unknown>).bind(instance) });
         }
+        const broadcastSubject = this.reflector.get<EventSubject | undefined>(BROADCAST_HANDLER_METADATA, target);
+        if (broadcastSubject) {
+          broadcasts.push({ subject: broadcastSubject, handler: (target as (event: DomainEvent) => Promise<void>).bind(instance) });
+        }
       }
     }
-    return { events, rpc };
+    return { events, rpc, broadcasts };
   }
 }

@@ -2,6 +2,7 @@ export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
 export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
 export const EVENT_HANDLER_METADATA = 'odb:event-handler';
 export const RPC_HANDLER_METADATA = 'odb:rpc-handler';
+export const BROADCAST_HANDLER_METADATA = 'odb:broadcast-handler';
 
 export interface MessagingModuleOptions {
   /** Service name: the event source, the RPC queue group and the prefix of durable consumer names. */

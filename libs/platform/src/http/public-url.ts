@@ -22,3 +22,9 @@ function header(request: Request, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
+
+/** The absolute URL the client requested, without a trailing slash (BitBroker's `Location` on 201). */
+export function requestedResourceUrl(request: Request): string {
+  const origin = publicBaseUrl(request, '');
+  return `${origin}${request.originalUrl.split('?')[0].replace(/\/+$/, '')}`;
+}

@@ -1,0 +1,5 @@
+export * from './auth.guard';
+export * from './auth.module';
+export * from './key-store';
+export * from './token-verifier';
+export * from './tokens';
