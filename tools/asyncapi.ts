@@ -105,6 +105,17 @@ function tagOf(subject: string): string {
 
 const ref = (pointer: string) => ({ $ref: pointer });
 
+/** A map that refuses to overwrite a key (two subjects mapping to one name would lose one). */
+function uniqueKeys(kind: string): Record<string, unknown> {
+  return new Proxy({} as Record<string, unknown>, {
+    set(target, key, value) {
+      if (Object.prototype.hasOwnProperty.call(target, key)) throw new Error(`two ${kind}s are named ${String(key)}`);
+      target[key as string] = value;
+      return true;
+    },
+  });
+}
+
 /** Every distinct payload schema under its `title`, in subject order. */
 function payloadSchemaNames(): Map<JsonSchema, string> {
   const names = new Map<JsonSchema, string>();
@@ -170,9 +181,9 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
   }
 
   const namespaceParameter = ref('#/components/parameters/namespace');
-  const channels: Record<string, unknown> = {};
-  const operations: Record<string, unknown> = {};
-  const messages: Record<string, unknown> = {};
+  const channels = uniqueKeys('channel');
+  const operations = uniqueKeys('operation');
+  const messages = uniqueKeys('message');
 
   for (const subject of subjects) {
     const name = eventName(subject);
@@ -348,7 +359,9 @@ function rpcReplyHeaders(status: 'ok' | 'error') {
 }
 
 export function renderAsyncApiYaml(): string {
-  return HEADER + stringify(buildAsyncApiDocument(), { lineWidth: 0, aliasDuplicateObjects: false });
+  // YAML 1.1 rules for quoting: strings such as timestamps, `yes` or `on` are quoted, so that
+  // YAML 1.1 parsers (js-yaml, PyYAML) read them back as strings too.
+  return HEADER + stringify(buildAsyncApiDocument(), { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 function main(argv: string[]): void {

@@ -13,9 +13,11 @@ export interface RpcContracts {
   'platform.ping': { request: { from: string }; response: { service: string; instance: string } };
 }
 
-/** Error shape carried back to a requester when the handler fails. */
+/** Body of a failed reply (sent with header `Odb-Rpc-Status: error`). */
 export interface RpcErrorReply {
-  error: { code: number; message: string; details?: unknown };
+  code: number;
+  message: string;
+  details?: unknown;
 }
 
 export function rpcWireSubject(namespace: string, subject: string): string {
