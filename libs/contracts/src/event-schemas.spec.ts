@@ -46,10 +46,14 @@ type PrimitiveOf<T> = T extends 'string'
       ? boolean
       : T extends 'null'
         ? null
-        : never;
+        : T extends 'object'
+          ? Record<string, unknown>
+          : never;
 
 /** The TypeScript type of the subset of draft-07 these schemas use. */
-type FromSchema<S> = S extends { readonly enum: readonly (infer E)[] }
+type FromSchema<S> = S extends { readonly oneOf: readonly (infer O)[] }
+  ? FromSchema<O>
+  : S extends { readonly enum: readonly (infer E)[] }
   ? E
   : S extends { readonly const: infer C }
     ? C

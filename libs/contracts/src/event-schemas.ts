@@ -31,12 +31,14 @@ export interface JsonSchema {
   readonly format?: string;
   readonly pattern?: string;
   readonly minLength?: number;
+  readonly maxLength?: number;
   readonly minimum?: number;
   readonly properties?: { readonly [name: string]: JsonSchema };
   readonly required?: readonly string[];
   readonly additionalProperties?: boolean | JsonSchema;
   readonly items?: JsonSchema;
   readonly minItems?: number;
+  readonly maxItems?: number;
   readonly uniqueItems?: boolean;
   readonly oneOf?: readonly JsonSchema[];
   readonly anyOf?: readonly JsonSchema[];
@@ -503,8 +505,91 @@ export const PingResponseSchema = {
   },
 } as const satisfies JsonSchema;
 
+const contributionIdSchema = { type: 'string', pattern: '^[a-z0-9]{40}$', description: 'The connector\'s contribution id.' } as const;
+const sessionIdSchema = { type: 'string', format: 'uuid', description: 'Id returned by ingest.session.open.' } as const;
+
+export const ContributedRecordSchema = {
+  title: 'ContributedRecord',
+  type: 'object',
+  required: ['id', 'name', 'entity'],
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 256, description: 'Vendor id: the connector\'s own key.' },
+    name: { type: 'string', minLength: 1, maxLength: 256 },
+    entity: { type: 'object', description: 'Checked against the entity type\'s JSON Schema.' },
+    instance: { type: 'object' },
+  },
+} as const satisfies JsonSchema;
+
+export const IngestOpenSessionRequestSchema = {
+  title: 'IngestOpenSessionRequest',
+  type: 'object',
+  required: ['contributionId', 'mode'],
+  properties: { contributionId: contributionIdSchema, mode: { type: 'string', enum: ['stream', 'accrue', 'replace'] } },
+} as const satisfies JsonSchema;
+
+export const IngestOpenSessionResponseSchema = {
+  title: 'IngestOpenSessionResponse',
+  type: 'object',
+  required: ['sessionId'],
+  properties: { sessionId: sessionIdSchema },
+} as const satisfies JsonSchema;
+
+export const IngestWriteRequestSchema = {
+  title: 'IngestWriteRequest',
+  oneOf: [
+    {
+      type: 'object',
+      required: ['contributionId', 'sessionId', 'action', 'records'],
+      properties: {
+        contributionId: contributionIdSchema,
+        sessionId: sessionIdSchema,
+        action: { type: 'string', const: 'upsert' },
+        records: { type: 'array', maxItems: 1000, items: ContributedRecordSchema },
+      },
+    },
+    {
+      type: 'object',
+      required: ['contributionId', 'sessionId', 'action', 'records'],
+      properties: {
+        contributionId: contributionIdSchema,
+        sessionId: sessionIdSchema,
+        action: { type: 'string', const: 'delete' },
+        records: { type: 'array', maxItems: 1000, items: { type: 'string' } },
+      },
+    },
+  ],
+} as const satisfies JsonSchema;
+
+export const IngestWriteResponseSchema = {
+  title: 'IngestWriteResponse',
+  type: 'object',
+  required: ['ids', 'changed'],
+  properties: {
+    ids: { type: 'object', additionalProperties: { type: 'string' }, description: 'Vendor id → public id.' },
+    changed: { type: 'integer', minimum: 0, description: 'Records actually written (unchanged ones are skipped).' },
+  },
+} as const satisfies JsonSchema;
+
+export const IngestCloseSessionRequestSchema = {
+  title: 'IngestCloseSessionRequest',
+  type: 'object',
+  required: ['contributionId', 'sessionId', 'commit'],
+  properties: { contributionId: contributionIdSchema, sessionId: sessionIdSchema, commit: { type: 'boolean' } },
+} as const satisfies JsonSchema;
+
+export const IngestCloseSessionResponseSchema = {
+  title: 'IngestCloseSessionResponse',
+  type: 'object',
+  required: ['applied'],
+  properties: { applied: { type: 'integer', minimum: 0, description: 'Operations applied by the commit.' } },
+} as const satisfies JsonSchema;
+
 const rpcSchemas = {
   'platform.ping': { request: PingRequestSchema, response: PingResponseSchema },
+  'ingest.session.open': { request: IngestOpenSessionRequestSchema, response: IngestOpenSessionResponseSchema },
+  'ingest.session.write': { request: IngestWriteRequestSchema, response: IngestWriteResponseSchema },
+  'ingest.session.close': { request: IngestCloseSessionRequestSchema, response: IngestCloseSessionResponseSchema },
 } as const;
 
 export type RpcSchemas = typeof rpcSchemas;
@@ -514,10 +599,30 @@ export const RPC_SCHEMAS: Record<RpcSubject, RpcSchemaPair> = rpcSchemas;
 
 export const RPC_SUMMARIES: Record<RpcSubject, string> = {
   'platform.ping': 'Any service answers with its name and instance id (used by health tooling).',
+  'ingest.session.open': 'contributor-ingest opens a session on a connector (a new one rolls back the previous).',
+  'ingest.session.write': 'contributor-ingest upserts or deletes a batch of records in an open session.',
+  'ingest.session.close': 'contributor-ingest commits (true) or discards (false) the session.',
 };
 
 export const RPC_EXAMPLES: { [S in RpcSubject]: RpcContracts[S] } = {
   'platform.ping': { request: { from: 'health-check' }, response: { service: 'coordinator', instance: 'coordinator-7d9f-1' } },
+  'ingest.session.open': {
+    request: { contributionId: '9afcf3235500836c6fcd9e82110dbc05ffbb734b', mode: 'replace' },
+    response: { sessionId: '4527eff4-63cf-4b7f-a4f8-9f0c3d3b1e2a' },
+  },
+  'ingest.session.write': {
+    request: {
+      contributionId: '9afcf3235500836c6fcd9e82110dbc05ffbb734b',
+      sessionId: '4527eff4-63cf-4b7f-a4f8-9f0c3d3b1e2a',
+      action: 'upsert',
+      records: [{ id: 'GB', name: 'United Kingdom', entity: { capital: 'London' } }],
+    },
+    response: { ids: { GB: '917d0311c687e5ffb28c91a9ea57cd3a306890d0' }, changed: 1 },
+  },
+  'ingest.session.close': {
+    request: { contributionId: '9afcf3235500836c6fcd9e82110dbc05ffbb734b', sessionId: '4527eff4-63cf-4b7f-a4f8-9f0c3d3b1e2a', commit: true },
+    response: { applied: 1 },
+  },
 };
 
 /**

@@ -5,12 +5,44 @@
 export const RpcSubjects = {
   /** Any service: answers with its name and instance id (used by health tooling). */
   Ping: 'platform.ping',
+  /** contributor-ingest: the Contributor API's session operations, for the harvester's own connectors. */
+  IngestOpenSession: 'ingest.session.open',
+  IngestWrite: 'ingest.session.write',
+  IngestCloseSession: 'ingest.session.close',
 } as const;
+
+export type SessionModeName = 'stream' | 'accrue' | 'replace';
+
+/** A record as connectors send it: the vendor id, a name, the entity (checked against the type's schema). */
+export interface ContributedRecord {
+  id: string;
+  name: string;
+  entity: Record<string, unknown>;
+  instance?: Record<string, unknown>;
+}
+
+/** Largest batch over NATS (the Contributor API's HTTP limit is 250). */
+export const MAX_RPC_BATCH = 1000;
 
 export type RpcSubject = (typeof RpcSubjects)[keyof typeof RpcSubjects];
 
 export interface RpcContracts {
   'platform.ping': { request: { from: string }; response: { service: string; instance: string } };
+  'ingest.session.open': {
+    request: { contributionId: string; mode: SessionModeName };
+    response: { sessionId: string };
+  };
+  'ingest.session.write': {
+    request:
+      | { contributionId: string; sessionId: string; action: 'upsert'; records: ContributedRecord[] }
+      | { contributionId: string; sessionId: string; action: 'delete'; records: string[] };
+    /** vendor id → public id, for every record of the batch; `changed` counts the records actually written. */
+    response: { ids: Record<string, string>; changed: number };
+  };
+  'ingest.session.close': {
+    request: { contributionId: string; sessionId: string; commit: boolean };
+    response: { applied: number };
+  };
 }
 
 /** Body of a failed reply (sent with header `Odb-Rpc-Status: error`). */

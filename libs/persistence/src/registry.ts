@@ -2,6 +2,7 @@ import { OutboxEventEntity } from './entities/outbox-event.entity';
 import { ProcessedEventEntity } from './entities/processed-event.entity';
 import { Foundation1732300000000 } from './migrations/1732300000000-foundation';
 import { Coordinator1732300000100 } from './migrations/1732300000100-coordinator';
+import { Catalog1732300000200 } from './migrations/1732300000200-catalog';
 import {
   AccessEntity,
   AuthKeyEntity,
@@ -24,4 +25,4 @@ export const ENTITIES = [
 ];
 
 /** Every migration, in order. New migrations are appended here. */
-export const MIGRATIONS = [Foundation1732300000000, Coordinator1732300000100];
+export const MIGRATIONS = [Foundation1732300000000, Coordinator1732300000100, Catalog1732300000200];

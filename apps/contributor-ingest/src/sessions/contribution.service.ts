@@ -1,0 +1,111 @@
+import { createHash } from 'crypto';
+import { SessionMode } from '@odb/contracts';
+import { BbkValidator, FieldError } from '@odb/validation';
+import { RecordBatchValidator } from '../records/record-batch-validator';
+import { ContributionError } from './contribution-error';
+import { ContributionTarget, PreparedRecord, SessionStore } from './session-store';
+
+interface IncomingRecord {
+  id: string;
+  name: string;
+  entity: Record<string, unknown>;
+  instance?: Record<string, unknown>;
+}
+
+/**
+ * BitBroker's contribution semantics, independent of transport (HTTP or
+ * NATS): validation in BitBroker's order (path ids, action, records, then the
+ * connector (404), the session (401), then the entity schema), public ids,
+ * duplicate ids in a batch (last wins), and stream versus buffered sessions.
+ */
+export class ContributionService {
+  private readonly ids = new BbkValidator();
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly records: RecordBatchValidator,
+  ) {}
+
+  async open(contributionId: string, mode: string): Promise<string> {
+    reject([...this.ids.check(contributionId, 'contributionId', 'id'), ...this.ids.check(mode, 'sessionMode', 'mode')]);
+    const sessionId = await this.store.open(contributionId, mode as SessionMode);
+    if (!sessionId) throw new ContributionError(404);
+    return sessionId;
+  }
+
+  /** Applies (stream) or buffers (accrue, replace) a batch; answers vendor id → public id for every record. */
+  async write(
+    contributionId: string,
+    sessionId: string,
+    action: string,
+    batch: unknown,
+  ): Promise<{ ids: Record<string, string>; changed: number }> {
+    reject([
+      ...this.ids.check(contributionId, 'contributionId', 'id'),
+      ...this.ids.check(sessionId, 'sessionId', 'id'),
+      ...this.ids.check(action, 'sessionAction', 'action'),
+      ...(action === 'upsert' || action === 'delete' ? this.records.structureErrors(action, batch) : []),
+    ]);
+    const target = await this.store.findTarget(contributionId);
+    if (!target) throw new ContributionError(404);
+    if (target.sessionId !== sessionId) throw new ContributionError(401);
+
+    if (action === 'upsert') {
+      const records = batch as IncomingRecord[];
+      reject(
+        this.records.entityErrors({ cacheKey: `${target.entityTypeId}:${target.entityVersion}`, schema: target.schema }, records),
+      );
+      const prepared = lastWins(records.map((record) => this.prepare(target, record)));
+      const changed =
+        target.sessionMode === 'stream' ? await this.store.upsertNow(target, prepared) : (await this.store.buffer(sessionId, 'upsert', prepared), 0);
+      return { ids: idMap(prepared), changed };
+    }
+    const vendorIds = [...new Set(batch as string[])];
+    const prepared = vendorIds.map((vendorId) => ({ vendorId, publicId: publicId(contributionId, vendorId), name: '', document: 'null' }));
+    const changed =
+      target.sessionMode === 'stream' ? await this.store.deleteNow(target, vendorIds) : (await this.store.buffer(sessionId, 'delete', prepared), 0);
+    return { ids: idMap(prepared), changed };
+  }
+
+  async close(contributionId: string, sessionId: string, commit: string): Promise<number> {
+    reject([
+      ...this.ids.check(contributionId, 'contributionId', 'id'),
+      ...this.ids.check(sessionId, 'sessionId', 'id'),
+      ...this.ids.check(commit, 'sessionCommit', 'commit'),
+    ]);
+    if (!(await this.store.findTarget(contributionId))) throw new ContributionError(404);
+    const applied = await this.store.close(contributionId, sessionId, commit === 'true');
+    if (applied === null) throw new ContributionError(401);
+    return applied;
+  }
+
+  /** The stored document: the record plus its type and the type's timeseries, as consumers query it. */
+  private prepare(target: ContributionTarget, record: IncomingRecord): PreparedRecord {
+    const document: Record<string, unknown> = { id: record.id, name: record.name, type: target.entitySlug, entity: record.entity };
+    if (record.instance !== undefined) document.instance = record.instance;
+    document.timeseries = target.timeseries ?? {};
+    return { vendorId: record.id, publicId: publicId(target.contributionId, record.id), name: record.name, document: JSON.stringify(document) };
+  }
+}
+
+/** sha1("<contribution id>:<vendor id>"), BitBroker's public record id. */
+export function publicId(contributionId: string, vendorId: string): string {
+  return createHash('sha1').update(`${contributionId}:${vendorId}`).digest('hex');
+}
+
+/** Duplicate ids in one batch: the last one's content, at the first one's position (as sequential upserts would do). */
+function lastWins(records: PreparedRecord[]): PreparedRecord[] {
+  const byVendor = new Map<string, PreparedRecord>();
+  for (const record of records) byVendor.set(record.vendorId, record);
+  return [...byVendor.values()];
+}
+
+function idMap(records: PreparedRecord[]): Record<string, string> {
+  const ids: Record<string, string> = {};
+  for (const record of records) ids[record.vendorId] = record.publicId;
+  return ids;
+}
+
+function reject(errors: FieldError[]): void {
+  if (errors.length > 0) throw new ContributionError(400, errors);
+}
