@@ -1,9 +1,4 @@
-import { loadConfig, startService } from '@odb/platform';
-import { CatalogPublisherConfig } from './config';
-import { CatalogPublisherModule } from './catalog-publisher.module';
+import { startService } from '@odb/platform';
+import { catalogPublisherService } from './service';
 
-void startService({
-  name: 'catalog-publisher',
-  loadConfig: () => loadConfig(CatalogPublisherConfig),
-  module: (config) => CatalogPublisherModule.forRoot(config),
-});
+void startService(catalogPublisherService);

@@ -1,13 +1,4 @@
-import { loadConfig, startService } from '@odb/platform';
-import { ConsumerQueryConfig } from './config';
-import { ConsumerQueryModule } from './consumer-query.module';
+import { startService } from '@odb/platform';
+import { consumerQueryService } from './service';
 
-void startService({
-  name: 'consumer-query',
-  loadConfig: () => loadConfig(ConsumerQueryConfig),
-  module: (config) => ConsumerQueryModule.forRoot(config),
-  restApi: {
-    title: 'Consumer API',
-    description: 'Read and query the catalog of records under access policies; BitBroker-compatible, plus CSV and DCAT-AP.',
-  },
-});
+void startService(consumerQueryService);

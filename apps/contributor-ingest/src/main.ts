@@ -1,13 +1,4 @@
-import { loadConfig, startService } from '@odb/platform';
-import { ContributorIngestConfig } from './config';
-import { ContributorIngestModule } from './contributor-ingest.module';
+import { startService } from '@odb/platform';
+import { contributorIngestService } from './service';
 
-void startService({
-  name: 'contributor-ingest',
-  loadConfig: () => loadConfig(ContributorIngestConfig),
-  module: (config) => ContributorIngestModule.forRoot(config),
-  restApi: {
-    title: 'Contributor API',
-    description: 'Data connectors push entity instance records in sessions (stream, accrue, replace); BitBroker-compatible.',
-  },
-});
+void startService(contributorIngestService);

@@ -1,5 +1,7 @@
-import { IsEmail, IsIn, IsString, Length, MinLength, ValidateIf } from 'class-validator';
+import { IsEmail, IsIn, IsString, Length, MinLength, NotEquals, ValidateIf } from 'class-validator';
 import { RestServiceConfig } from '@odb/platform';
+
+const DEV_APP_SECRET = 'dev-only-app-secret';
 
 export class CoordinatorConfig extends RestServiceConfig {
   override PORT = 8001;
@@ -13,9 +15,9 @@ export class CoordinatorConfig extends RestServiceConfig {
    * ids unguessable and stable across re-creation; changing it changes every id.
    */
   @MinLength(8)
-  @ValidateIf((config: CoordinatorConfig) => config.NODE_ENV === 'production')
-  @IsIn([], { message: 'APP_SECRET must be set to a secret of your own in production' })
-  APP_SECRET = 'dev-only-app-secret';
+  @NotEquals(DEV_APP_SECRET, { message: 'APP_SECRET must be set to a secret of your own in production' })
+  @ValidateIf((config: CoordinatorConfig) => config.NODE_ENV === 'production' || config.APP_SECRET !== DEV_APP_SECRET)
+  APP_SECRET = DEV_APP_SECRET;
 
   /** The first user (id 1), created with a coordinator key on first start. */
   @Length(1, 64)

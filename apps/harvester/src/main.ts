@@ -1,9 +1,4 @@
-import { loadConfig, startService } from '@odb/platform';
-import { HarvesterConfig } from './config';
-import { HarvesterModule } from './harvester.module';
+import { startService } from '@odb/platform';
+import { harvesterService } from './service';
 
-void startService({
-  name: 'harvester',
-  loadConfig: () => loadConfig(HarvesterConfig),
-  module: (config) => HarvesterModule.forRoot(config),
-});
+void startService(harvesterService);

@@ -18,7 +18,7 @@ export interface RestApiDescription {
 export interface StartServiceOptions<C extends ServiceConfig> {
   name: string;
   /** Reads and validates the configuration (throws ConfigurationError). */
-  loadConfig: () => C;
+  loadConfig: (env: NodeJS.ProcessEnv) => C;
   module: (config: C) => DynamicModule;
   /** REST services: base path, OpenAPI document and Swagger UI. */
   restApi?: RestApiDescription;
@@ -40,7 +40,7 @@ export async function startService<C extends ServiceConfig>(options: StartServic
 async function createAndListen<C extends ServiceConfig>(options: StartServiceOptions<C>): Promise<INestApplication> {
   let config: C;
   try {
-    config = options.loadConfig();
+    config = options.loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigurationError) {
       process.stderr.write(`${options.name}: ${error.message}\n`);
@@ -53,6 +53,22 @@ async function createAndListen<C extends ServiceConfig>(options: StartServiceOpt
     if (applied.length > 0) process.stdout.write(`${options.name}: applied migrations ${applied.join(', ')}\n`);
   }
 
+  const app = await createService(options, config);
+  await app.listen(config.PORT, config.HOST);
+  const url = await app.getUrl();
+  new NestLogger('Bootstrap').log(`${options.name} listening on ${url.replace('[::1]', 'localhost')}`);
+  closeOnSignals(app, config.SHUTDOWN_GRACE_MS);
+  return app;
+}
+
+/**
+ * The configured application, not yet listening: what `startService` runs,
+ * and what tests drive in-process.
+ */
+export async function createService<C extends ServiceConfig>(
+  options: Pick<StartServiceOptions<C>, 'module' | 'restApi'>,
+  config: C,
+): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(options.module(config), {
     bufferLogs: true,
     bodyParser: false,
@@ -77,11 +93,6 @@ async function createAndListen<C extends ServiceConfig>(options: StartServiceOpt
     );
     SwaggerModule.setup(`${base}/docs`, app, document, { jsonDocumentUrl: `${base}/openapi.json`, useGlobalPrefix: false });
   }
-
-  await app.listen(config.PORT, config.HOST);
-  const url = await app.getUrl();
-  new NestLogger('Bootstrap').log(`${options.name} listening on ${url.replace('[::1]', 'localhost')}`);
-  closeOnSignals(app, config.SHUTDOWN_GRACE_MS);
   return app;
 }
 

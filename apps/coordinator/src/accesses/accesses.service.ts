@@ -60,7 +60,7 @@ export class AccessesService {
   /** A new token for the access; the old one answers 403 from now on. */
   async reissue(uid: string, policySlug: string): Promise<string> {
     return this.dataSource.transaction(async (manager) => {
-      const { access } = await this.find(manager, uid, policySlug);
+      const { access } = await this.find(manager, uid, policySlug, true);
       const key = await this.keys.issue(manager, 'consumer', policySlug);
       await manager.update(AccessEntity, { id: access.id }, { keyId: key.keyId });
       await this.keys.revoke(manager, [access.keyId], 'reissued');
@@ -71,21 +71,22 @@ export class AccessesService {
 
   async delete(uid: string, policySlug: string): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      const { access } = await this.find(manager, uid, policySlug);
+      const { access } = await this.find(manager, uid, policySlug, true);
       await this.keys.revoke(manager, [access.keyId], 'access-deleted');
       await manager.delete(AccessEntity, { id: access.id });
       await this.outbox.append(manager, EventSubjects.AccessDeleted, { userId: access.userId, policyId: policySlug });
     });
   }
 
-  private async find(manager: EntityManager, uid: string, policySlug: string): Promise<{ access: AccessEntity }> {
+  /** `lock`: inside a transaction, locks the access row until it commits. */
+  private async find(manager: EntityManager, uid: string, policySlug: string, lock = false): Promise<{ access: AccessEntity }> {
     const user = await this.users.find(manager, UsersService.parseId(uid));
-    const access = await manager
+    const query = manager
       .createQueryBuilder(AccessEntity, 'a')
       .innerJoin(PolicyEntity, 'p', 'p.id = a.policy_id')
-      .where('a.user_id = :userId AND p.slug = :policySlug', { userId: user.id, policySlug })
-      .setLock('pessimistic_write')
-      .getOne();
+      .where('a.user_id = :userId AND p.slug = :policySlug', { userId: user.id, policySlug });
+    if (lock) query.setLock('pessimistic_write', undefined, ['a']);
+    const access = await query.getOne();
     if (!access) throw ApiError.notFound();
     return { access };
   }

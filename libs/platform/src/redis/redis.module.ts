@@ -1,4 +1,4 @@
-import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import Redis from 'ioredis';
 import { ReadinessRegistry } from '../health/readiness';
 
@@ -12,12 +12,24 @@ export interface RedisModuleOptions {
 
 @Injectable()
 class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Redis');
+
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly readiness: ReadinessRegistry,
   ) {}
 
   onModuleInit(): void {
+    // ioredis reconnects by itself; without a listener every failed attempt is an "unhandled error" line.
+    let reported = false;
+    this.redis.on('error', (error: Error) => {
+      if (!reported) this.logger.warn(`Redis unavailable, reconnecting: ${error.message}`);
+      reported = true;
+    });
+    this.redis.on('ready', () => {
+      if (reported) this.logger.log('Redis connection restored');
+      reported = false;
+    });
     this.readiness.register({
       name: 'redis',
       check: async () => {
