@@ -1,0 +1,5 @@
+export * from './fake-http-server';
+export * from './fake-ckan';
+export * from './fake-udata';
+export * from './fake-dcat';
+export * from './start-fake-catalogs';
