@@ -12,6 +12,9 @@ export interface FieldError {
  * envelope `{"error":{"code","status","message"}}`.
  */
 export class ApiError extends HttpException {
+  /** Extra response headers (e.g. Retry-After on a 429). */
+  headers: Record<string, string> = {};
+
   static badRequest(errors: FieldError[]): ApiError {
     return new ApiError(errors, HttpStatus.BAD_REQUEST);
   }
@@ -36,8 +39,10 @@ export class ApiError extends HttpException {
     return new ApiError('', HttpStatus.CONFLICT);
   }
 
-  static tooManyRequests(message = ''): ApiError {
-    return new ApiError(message, HttpStatus.TOO_MANY_REQUESTS);
+  static tooManyRequests(headers: Record<string, string> = {}): ApiError {
+    const error = new ApiError('', HttpStatus.TOO_MANY_REQUESTS);
+    error.headers = headers;
+    return error;
   }
 
   static methodNotAllowed(message = ''): ApiError {

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'http';
-import { FieldError } from './api-error';
+import { ApiError, FieldError } from './api-error';
 
 /** Statuses whose message is always empty in BitBroker's envelope. */
 const SILENT = new Set([401, 403, 404, 405, 409]);
@@ -30,6 +30,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const request = http.getRequest<Request & { id?: string }>();
     const { code, message } = this.describe(exception, request);
     if (response.headersSent) return;
+    if (exception instanceof ApiError) response.set(exception.headers);
     response.status(code).json({ error: { code, status: STATUS_CODES[code] ?? 'Error', message } });
   }
 
