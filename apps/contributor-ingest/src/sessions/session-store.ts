@@ -80,7 +80,7 @@ export class SessionStore {
        ), changed AS (
          INSERT INTO record (public_id, connector_id, entity_type_id, vendor_id, name, document)
          SELECT public_id, $5, $6, vendor_id, name, document FROM input ORDER BY ord
-         ON CONFLICT (connector_id, vendor_id) DO UPDATE
+         ON CONFLICT (public_id) DO UPDATE
            SET name = EXCLUDED.name, document = EXCLUDED.document, updated_at = now()
            WHERE record.document IS DISTINCT FROM EXCLUDED.document OR record.name IS DISTINCT FROM EXCLUDED.name
          RETURNING public_id, vendor_id
@@ -204,7 +204,7 @@ export class SessionStore {
       `WITH written AS (
          INSERT INTO record (public_id, connector_id, entity_type_id, vendor_id, name, document)
          SELECT public_id, $1, $2, vendor_id, name, document FROM session_final WHERE action = 'upsert' ORDER BY position
-         ON CONFLICT (connector_id, vendor_id) DO UPDATE
+         ON CONFLICT (public_id) DO UPDATE
            SET name = EXCLUDED.name, document = EXCLUDED.document, updated_at = now()
            WHERE record.document IS DISTINCT FROM EXCLUDED.document OR record.name IS DISTINCT FROM EXCLUDED.name
          RETURNING public_id, vendor_id, name, document

@@ -26,7 +26,8 @@ export class SessionsController {
   @ApiOperation({ summary: 'Upsert records or delete them by id (at most 250): 200 with {vendor id: public id}' })
   async write(@Param('cid') cid: string, @Param('sid') sid: string, @Param('action') action: string, @Req() request: AuthenticatedRequest) {
     ownConnectorOnly(request, cid);
-    return (await translate(this.contributions.write(cid, sid, action.toLowerCase(), request.body))).ids;
+    // No body reads as {} (as Express 4 did for BitBroker): "is not of a type(s) array", not a crash.
+    return (await translate(this.contributions.write(cid, sid, action.toLowerCase(), request.body ?? {}))).ids;
   }
 
   @Get(':sid/close/:commit')

@@ -6,7 +6,9 @@ export class Catalog1732300000200 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     // `id` gives BitBroker's stable insertion order; `document` is what consumer queries run against:
-    // {id: vendor id, name, type, entity, instance?, timeseries}.
+    // {id: vendor id, name, type, entity, instance?, timeseries}. public_id = sha1(contribution id:vendor id)
+    // is the one unique key: upserts arbitrate on it, so concurrent writers of one record never fail on a
+    // second unique index (which ON CONFLICT would not cover).
     await q.query(`
       CREATE TABLE record (
         id             bigserial PRIMARY KEY,
@@ -17,9 +19,9 @@ export class Catalog1732300000200 implements MigrationInterface {
         name           varchar(256) NOT NULL,
         document       jsonb        NOT NULL,
         created_at     timestamptz  NOT NULL DEFAULT now(),
-        updated_at     timestamptz  NOT NULL DEFAULT now(),
-        UNIQUE (connector_id, vendor_id)
+        updated_at     timestamptz  NOT NULL DEFAULT now()
       )`);
+    await q.query(`CREATE INDEX record_connector_vendor_idx ON record (connector_id, vendor_id)`);
     await q.query(`CREATE INDEX record_entity_type_order_idx ON record (entity_type_id, id)`);
     await q.query(`CREATE INDEX record_document_idx ON record USING gin (document jsonb_path_ops)`);
     // Operations of accrue and replace sessions, applied in `seq` order on commit.
