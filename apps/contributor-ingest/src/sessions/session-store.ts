@@ -216,7 +216,7 @@ export class SessionStore {
        INSERT INTO outbox_event (subject, payload, source)
        SELECT $3, $4::jsonb || jsonb_build_object('records', jsonb_agg(jsonb_build_object('publicId', public_id, 'vendorId', vendor_id))), $5
          FROM changed GROUP BY (n - 1) / $6`,
-      [target.entityTypeId, target.connectorId, EventSubjects.RecordUpserted, JSON.stringify(this.recordsPayload(target)), SOURCE, RECORDS_PER_EVENT],
+      [target.connectorId, target.entityTypeId, EventSubjects.RecordUpserted, JSON.stringify(this.recordsPayload(target)), SOURCE, RECORDS_PER_EVENT],
     );
     // Deletions: what is gone and was not upserted again.
     await manager.query(
