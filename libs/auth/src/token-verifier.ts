@@ -26,6 +26,12 @@ export interface TokenVerifierOptions {
 /** Resolves a presented token to its key, with a small cache kept fresh by revocation events. */
 export class TokenVerifier {
   private readonly cache = new Map<string, CachedKey>();
+  /**
+   * Key ids announced as revoked. Revocation is final, so this is always true;
+   * it covers a key whose database read was in flight when its event arrived
+   * (the read would otherwise cache it as valid for a whole TTL).
+   */
+  private readonly revokedIds = new Set<string>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
 
@@ -51,6 +57,9 @@ export class TokenVerifier {
     for (const keyId of keyIds) {
       const cached = this.cache.get(keyId);
       if (cached) cached.key.revoked = true;
+      this.revokedIds.delete(keyId);
+      this.revokedIds.add(keyId);
+      if (this.revokedIds.size > this.maxEntries) this.revokedIds.delete(this.revokedIds.values().next().value as string);
     }
   }
 
@@ -67,7 +76,8 @@ export class TokenVerifier {
       this.cache.delete(keyId);
       return null;
     }
-    const key = { keyId: row.keyId, role: row.role, context: row.context, secretHash: row.secretHash, revoked: row.revokedAt !== null };
+    const revoked = row.revokedAt !== null || this.revokedIds.has(keyId);
+    const key = { keyId: row.keyId, role: row.role, context: row.context, secretHash: row.secretHash, revoked };
     this.cache.delete(keyId);
     this.cache.set(keyId, { key, fetchedAt: Date.now() });
     if (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { isDeepStrictEqual } from 'util';
 import { FieldError } from '@odb/validation';
 import { ApiError } from '@odb/platform';
 
@@ -19,4 +20,13 @@ export function rejectInvalid(errors: FieldError[]): void {
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: string; driverError?: { code?: string } })?.code ?? (error as { driverError?: { code?: string } })?.driverError?.code;
   return code === '23505';
+}
+
+/**
+ * The properties of `next` whose values differ from `current`'s, for the `changed`
+ * list of update events. Deep and independent of key order: PostgreSQL's jsonb
+ * does not keep the key order of the document it was given.
+ */
+export function changedProperties<T extends object>(current: Partial<T>, next: T): Array<keyof T & string> {
+  return (Object.keys(next) as Array<keyof T & string>).filter((key) => !isDeepStrictEqual(current[key], next[key]));
 }

@@ -8,7 +8,7 @@ import { ConnectorEntity, EntityTypeEntity } from '@odb/persistence';
 import { ApiError, SERVICE_CONFIG } from '@odb/platform';
 import { BbkValidator } from '@odb/validation';
 import { CoordinatorConfig } from '../config';
-import { Body, isUniqueViolation, rejectInvalid } from '../common/bbk-request';
+import { Body, changedProperties, isUniqueViolation, rejectInvalid } from '../common/bbk-request';
 import { EntityTypesService } from '../entity-types/entity-types.service';
 
 export interface ConnectorProperties {
@@ -94,9 +94,7 @@ export class ConnectorsService {
       const type = await this.entityTypes.find(manager, entitySlug);
       this.requireWebhookForTimeseries(type, properties);
       const { connector } = await this.find(manager, entitySlug, connectorSlug);
-      const changed = (Object.keys(properties) as Array<keyof ConnectorProperties>).filter(
-        (key) => connector[key] !== properties[key],
-      );
+      const changed = changedProperties<ConnectorProperties>(connector, properties);
       await manager.update(ConnectorEntity, { id: connector.id }, properties);
       await this.emit(manager, EventSubjects.ConnectorUpdated, entitySlug, connectorSlug, connector.contributionId, connector.isLive, changed);
     });

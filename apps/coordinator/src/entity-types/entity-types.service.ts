@@ -6,7 +6,7 @@ import { EventOutbox } from '@odb/messaging';
 import { ConnectorEntity, EntityTypeEntity, TimeseriesDefinition } from '@odb/persistence';
 import { ApiError } from '@odb/platform';
 import { BbkValidator, FieldError } from '@odb/validation';
-import { Body, isUniqueViolation, rejectInvalid } from '../common/bbk-request';
+import { Body, changedProperties, isUniqueViolation, rejectInvalid } from '../common/bbk-request';
 
 export interface EntityTypeProperties {
   name: string;
@@ -78,9 +78,7 @@ export class EntityTypesService {
     await this.dataSource.transaction(async (manager) => {
       const current = await manager.findOne(EntityTypeEntity, { where: { slug }, lock: { mode: 'pessimistic_write' } });
       if (!current) throw ApiError.notFound();
-      const changed = (Object.keys(properties) as Array<keyof EntityTypeProperties>).filter(
-        (key) => JSON.stringify(current[key]) !== JSON.stringify(properties[key]),
-      );
+      const changed = changedProperties<EntityTypeProperties>(current, properties);
       await manager.update(EntityTypeEntity, { id: current.id }, { ...properties, version: () => 'version + 1' });
       await this.outbox.append(manager, EventSubjects.EntityTypeUpdated, { entityTypeId: slug, changed });
     });
@@ -91,7 +89,7 @@ export class EntityTypesService {
     await this.dataSource.transaction(async (manager) => {
       const current = await manager.findOneBy(EntityTypeEntity, { slug });
       if (!current) throw ApiError.notFound();
-      const connectors = await manager.findBy(ConnectorEntity, { entityTypeId: current.id });
+      const connectors = await manager.find(ConnectorEntity, { where: { entityTypeId: current.id }, order: { id: 'ASC' } });
       await this.keys.revoke(manager, connectors.map((connector) => connector.keyId), 'entity-type-deleted');
       await this.outbox.appendMany(
         manager,

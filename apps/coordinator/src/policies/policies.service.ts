@@ -7,7 +7,7 @@ import { AccessEntity, PolicyDocument, PolicyEntity } from '@odb/persistence';
 import { ApiError } from '@odb/platform';
 import { validateQuery } from '@odb/query';
 import { BbkValidator, FieldError } from '@odb/validation';
-import { Body, isUniqueViolation, rejectInvalid } from '../common/bbk-request';
+import { Body, changedProperties, isUniqueViolation, rejectInvalid } from '../common/bbk-request';
 
 export interface PolicyProperties {
   name: string;
@@ -70,9 +70,7 @@ export class PoliciesService {
     await this.dataSource.transaction(async (manager) => {
       const current = await manager.findOneBy(PolicyEntity, { slug });
       if (!current) throw ApiError.notFound();
-      const changed = (Object.keys(properties) as Array<keyof PolicyProperties>).filter(
-        (key) => JSON.stringify(current[key]) !== JSON.stringify(properties[key]),
-      );
+      const changed = changedProperties<PolicyProperties>(current, properties);
       await manager.update(PolicyEntity, { id: current.id }, properties);
       await this.outbox.append(manager, EventSubjects.PolicyUpdated, { policyId: slug, changed });
     });
@@ -83,7 +81,7 @@ export class PoliciesService {
     await this.dataSource.transaction(async (manager) => {
       const current = await manager.findOneBy(PolicyEntity, { slug });
       if (!current) throw ApiError.notFound();
-      const accesses = await manager.findBy(AccessEntity, { policyId: current.id });
+      const accesses = await manager.find(AccessEntity, { where: { policyId: current.id }, order: { id: 'ASC' } });
       await this.keys.revoke(manager, accesses.map((access) => access.keyId), 'policy-deleted');
       await manager.delete(PolicyEntity, { id: current.id });
       await this.outbox.appendMany(manager, [

@@ -6,7 +6,7 @@ import { EventOutbox } from '@odb/messaging';
 import { AccessEntity, PolicyEntity, UserEntity } from '@odb/persistence';
 import { ApiError } from '@odb/platform';
 import { BbkValidator } from '@odb/validation';
-import { Body, isUniqueViolation, rejectInvalid } from '../common/bbk-request';
+import { Body, changedProperties, isUniqueViolation, rejectInvalid } from '../common/bbk-request';
 
 export interface UserProperties {
   name: string;
@@ -90,9 +90,7 @@ export class UsersService {
     ]);
     await this.dataSource.transaction(async (manager) => {
       const user = await this.find(manager, id);
-      const changed = (['name', 'organization', 'addendum'] as const).filter(
-        (key) => JSON.stringify(user[key]) !== JSON.stringify({ name, organization, addendum }[key]),
-      );
+      const changed = changedProperties(user, { name, organization, addendum });
       await manager.update(UserEntity, { id }, { name, organization, addendum });
       await this.outbox.append(manager, EventSubjects.UserUpdated, { userId: id, changed });
     });
@@ -103,10 +101,20 @@ export class UsersService {
     const id = UsersService.parseId(uid);
     await this.dataSource.transaction(async (manager) => {
       const user = await this.find(manager, id);
-      const accesses = await manager.findBy(AccessEntity, { userId: id });
-      await this.keys.revoke(manager, [user.coordinatorKeyId, ...accesses.map((access) => access.keyId)], 'user-deleted');
+      const accesses = await manager
+        .createQueryBuilder(AccessEntity, 'a')
+        .innerJoin(PolicyEntity, 'p', 'p.id = a.policy_id')
+        .select(['a.key_id AS key_id', 'p.slug AS slug'])
+        .where('a.user_id = :id', { id })
+        .orderBy('a.id', 'ASC')
+        .getRawMany<{ key_id: string; slug: string }>();
+      await this.keys.revoke(manager, [user.coordinatorKeyId, ...accesses.map((access) => access.key_id)], 'user-deleted');
       await manager.delete(UserEntity, { id });
-      await this.outbox.append(manager, EventSubjects.UserDeleted, { userId: id });
+      // The database cascade removes the accesses: announce them as a policy delete does.
+      await this.outbox.appendMany(manager, [
+        ...accesses.map((access) => ({ subject: EventSubjects.AccessDeleted, payload: { userId: id, policyId: access.slug } })),
+        { subject: EventSubjects.UserDeleted, payload: { userId: id } },
+      ]);
     });
   }
 
