@@ -1,9 +1,9 @@
 import { IsEmail, IsIn, IsString, Length, MinLength, NotEquals, ValidateIf } from 'class-validator';
-import { RestServiceConfig } from '@odb/platform';
+import { RestServiceConfig, WithRemoteCatalogs } from '@odb/platform';
 
 const DEV_APP_SECRET = 'dev-only-app-secret';
 
-export class CoordinatorConfig extends RestServiceConfig {
+export class CoordinatorConfig extends WithRemoteCatalogs(RestServiceConfig) {
   override PORT = 8001;
 
   /** `enforced`: every API call needs a token; `local`: BitBroker's local/dev mode, no tokens. */

@@ -11,6 +11,8 @@ import { EntityTypesController } from './entity-types/entity-types.controller';
 import { EntityTypesService } from './entity-types/entity-types.service';
 import { PoliciesController } from './policies/policies.controller';
 import { PoliciesService } from './policies/policies.service';
+import { RemoteCatalogsController } from './remote-catalogs/remote-catalogs.controller';
+import { RemoteCatalogsService } from './remote-catalogs/remote-catalogs.service';
 import { SearchController } from './search/search.controller';
 import { UsersController } from './users/users.controller';
 import { UsersService } from './users/users.service';
@@ -29,8 +31,9 @@ export class CoordinatorModule {
         UsersController,
         AccessesController,
         SearchController,
+        RemoteCatalogsController,
       ],
-      providers: [EntityTypesService, ConnectorsService, PoliciesService, UsersService, AccessesService, BootstrapUser],
+      providers: [EntityTypesService, ConnectorsService, PoliciesService, UsersService, AccessesService, BootstrapUser, RemoteCatalogsService],
     };
   }
 }

@@ -3,3 +3,4 @@ export * from './auth.module';
 export * from './key-store';
 export * from './token-verifier';
 export * from './tokens';
+export * from './secret-box';

@@ -24,3 +24,4 @@ export type { DcatPageContent } from './dcat/dcat-extract';
 export { extractPodCatalog, isPodCatalog } from './dcat/pod';
 export { detectRdfFormat, parseRdf } from './dcat/rdf-parse';
 export type { RdfFormat } from './dcat/rdf-parse';
+export * from './configured-adapter';

@@ -3,6 +3,8 @@ import { ProcessedEventEntity } from './entities/processed-event.entity';
 import { Foundation1732300000000 } from './migrations/1732300000000-foundation';
 import { Coordinator1732300000100 } from './migrations/1732300000100-coordinator';
 import { Catalog1732300000200 } from './migrations/1732300000200-catalog';
+import { CatalogConnections1732300000300 } from './migrations/1732300000300-catalog-connections';
+import { RemoteCatalogEntity } from './entities/remote-catalog.entity';
 import {
   AccessEntity,
   AuthKeyEntity,
@@ -22,7 +24,13 @@ export const ENTITIES = [
   ConnectorEntity,
   PolicyEntity,
   AccessEntity,
+  RemoteCatalogEntity,
 ];
 
 /** Every migration, in order. New migrations are appended here. */
-export const MIGRATIONS = [Foundation1732300000000, Coordinator1732300000100, Catalog1732300000200];
+export const MIGRATIONS = [
+  Foundation1732300000000,
+  Coordinator1732300000100,
+  Catalog1732300000200,
+  CatalogConnections1732300000300,
+];

@@ -1,4 +1,5 @@
-import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { createHash } from 'crypto';
+import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, NotEquals, ValidateIf } from 'class-validator';
 import { AsBoolean, AsInteger, IsBasePath, IsServiceUrl } from './validators';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -76,4 +77,41 @@ export function WithRedis<TBase extends new (...args: any[]) => ServiceConfig>(B
     REDIS_PREFIX = 'odb';
   }
   return WithRedisConfig;
+}
+
+export interface RemoteCatalogSettings {
+  SECRETS_KEY: string;
+  REMOTE_ALLOWED_HOSTS: string;
+  REMOTE_ALLOW_PRIVATE_NETWORKS: boolean;
+  REMOTE_TIMEOUT_MS: number;
+}
+
+/** Development value of SECRETS_KEY (derived from a fixed phrase, so public): refused in production. */
+export const DEVELOPMENT_SECRETS_KEY = createHash('sha256').update('odb development secrets key').digest('base64');
+
+/** Adds what services that talk to remote catalogs need: the key of stored API keys and the outbound guard. */
+export function WithRemoteCatalogs<TBase extends new (...args: any[]) => ServiceConfig>(Base: TBase) {
+  class WithRemoteCatalogsConfig extends Base implements RemoteCatalogSettings {
+    /** 32 bytes, base64: encrypts remote catalogs' API keys at rest. */
+    @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be 32 bytes, base64-encoded (openssl rand -base64 32)' })
+    @NotEquals(DEVELOPMENT_SECRETS_KEY, { message: 'SECRETS_KEY must be set to a key of your own in production' })
+    @ValidateIf((config: ServiceConfig & RemoteCatalogSettings) => config.NODE_ENV === 'production' || config.SECRETS_KEY !== DEVELOPMENT_SECRETS_KEY)
+    SECRETS_KEY = DEVELOPMENT_SECRETS_KEY;
+
+    /** Hosts (name or name:port, comma-separated) exempt from the private-address guard, e.g. an intranet portal. */
+    @IsString()
+    REMOTE_ALLOWED_HOSTS = '';
+
+    /** Let remote catalog URLs reach loopback and private networks (off: SSRF guard). */
+    @AsBoolean()
+    @IsBoolean()
+    REMOTE_ALLOW_PRIVATE_NETWORKS = false;
+
+    /** Deadline of one request to a remote catalog. */
+    @AsInteger()
+    @IsInt()
+    @Min(100)
+    REMOTE_TIMEOUT_MS = 30_000;
+  }
+  return WithRemoteCatalogsConfig;
 }
