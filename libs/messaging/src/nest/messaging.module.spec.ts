@@ -33,6 +33,19 @@ class PublicationTrigger {
   }
 }
 
+@Injectable()
+class SlowHandler {
+  readonly started: string[] = [];
+  readonly finished: string[] = [];
+
+  @OnDomainEvent(EventSubjects.PolicyUpdated)
+  async onPolicyUpdated(event: DomainEvent<'policy.updated'>): Promise<void> {
+    this.started.push(event.id);
+    await sleep(800);
+    this.finished.push(event.id);
+  }
+}
+
 describeWithInfrastructure('MessagingModule in a Nest application', () => {
   let env: TestEnvironment;
   let app: INestApplicationContext;
@@ -95,4 +108,34 @@ describeWithInfrastructure('MessagingModule in a Nest application', () => {
     await expect(client.call(RpcSubjects.Ping, { from: 'nobody' })).rejects.toMatchObject({ code: 404, message: 'unknown caller' });
     await expect(client.request('no.such.subject', {}, { timeoutMs: 500 })).rejects.toBeInstanceOf(RpcError);
   });
+});
+
+describeWithInfrastructure('MessagingModule shutdown', () => {
+  it('lets the message being handled finish and acks it before the application closes', async () => {
+    const env = await TestEnvironment.create();
+    const options = { serviceName: 'drain-test', natsUrl: env.natsUrl, namespace: env.namespace, databaseUrl: env.databaseUrl };
+    const start = async () => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [TypeOrmModule.forRoot(dataSourceOptions({ url: env.databaseUrl, poolSize: 4 })), MessagingModule.forRoot(options)],
+        providers: [SlowHandler],
+      }).compile();
+      return moduleRef.init();
+    };
+    try {
+      const first = await start();
+      await first.get(DataSource).transaction((manager) => first.get(EventOutbox).append(manager, EventSubjects.PolicyUpdated, { policyId: 'p' }));
+      const slow = first.get(SlowHandler);
+      await waitFor(() => slow.started.length === 1, { what: 'handler started' });
+      await first.close(); // while the handler is still sleeping
+      expect(slow.finished).toEqual(slow.started);
+
+      // Acked before closing: a new instance of the same consumer does not get it again.
+      const second = await start();
+      await sleep(1500);
+      expect(second.get(SlowHandler).started).toEqual([]);
+      await second.close();
+    } finally {
+      await env.dispose();
+    }
+  }, 30_000);
 });
