@@ -56,15 +56,20 @@ export class ContributionService {
         this.records.entityErrors({ cacheKey: `${target.entityTypeId}:${target.entityVersion}`, schema: target.schema }, records),
       );
       const prepared = lastWins(records.map((record) => this.prepare(target, record)));
-      const changed =
-        target.sessionMode === 'stream' ? await this.store.upsertNow(target, prepared) : (await this.store.buffer(sessionId, 'upsert', prepared), 0);
-      return { ids: idMap(prepared), changed };
+      if (target.sessionMode === 'stream') return { ids: idMap(prepared), changed: await this.store.upsertNow(target, prepared) };
+      await this.buffer(sessionId, 'upsert', prepared);
+      return { ids: idMap(prepared), changed: 0 };
     }
     const vendorIds = [...new Set(batch as string[])];
-    const prepared = vendorIds.map((vendorId) => ({ vendorId, publicId: publicId(contributionId, vendorId), name: '', document: 'null' }));
-    const changed =
-      target.sessionMode === 'stream' ? await this.store.deleteNow(target, vendorIds) : (await this.store.buffer(sessionId, 'delete', prepared), 0);
-    return { ids: idMap(prepared), changed };
+    const prepared = vendorIds.map((vendorId) => ({ vendorId, publicId: publicId(contributionId, vendorId), name: null, document: null }));
+    if (target.sessionMode === 'stream') return { ids: idMap(prepared), changed: await this.store.deleteNow(target, prepared) };
+    await this.buffer(sessionId, 'delete', prepared);
+    return { ids: idMap(prepared), changed: 0 };
+  }
+
+  /** The session may have been closed or replaced since it was checked: then its operations are refused like a wrong sid. */
+  private async buffer(sessionId: string, action: 'upsert' | 'delete', prepared: PreparedRecord[]): Promise<void> {
+    if (!(await this.store.buffer(sessionId, action, prepared))) throw new ContributionError(401);
   }
 
   async close(contributionId: string, sessionId: string, commit: string): Promise<number> {
@@ -84,7 +89,7 @@ export class ContributionService {
     const document: Record<string, unknown> = { id: record.id, name: record.name, type: target.entitySlug, entity: record.entity };
     if (record.instance !== undefined) document.instance = record.instance;
     document.timeseries = target.timeseries ?? {};
-    return { vendorId: record.id, publicId: publicId(target.contributionId, record.id), name: record.name, document: JSON.stringify(document) };
+    return { vendorId: record.id, publicId: publicId(target.contributionId, record.id), name: record.name, document };
   }
 }
 
