@@ -3,6 +3,11 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { QueueNames } from '@odb/contracts';
 import { ServiceCoreModule } from '@odb/platform';
 import { HarvesterConfig } from './config';
+import { HarvesterController } from './harvester.controller';
+import { HarvestRunner } from './runs/harvest-runner';
+import { HarvestWorker } from './runs/harvest-worker';
+import { RunStore } from './runs/run-store';
+import { HarvestScheduler } from './schedules/harvest-scheduler';
 
 @Module({})
 export class HarvesterModule {
@@ -14,6 +19,8 @@ export class HarvesterModule {
         BullModule.forRoot({ connection: { url: config.REDIS_URL }, prefix: `${config.REDIS_PREFIX}:bull` }),
         BullModule.registerQueue({ name: QueueNames.HarvestRuns }),
       ],
+      controllers: [HarvesterController],
+      providers: [RunStore, HarvestRunner, HarvestWorker, HarvestScheduler],
     };
   }
 }

@@ -3,7 +3,7 @@ import { lookup as dnsLookup } from 'dns/promises';
 import { Agent as HttpAgent, IncomingHttpHeaders, IncomingMessage, request as httpRequest } from 'http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'https';
 import { isIP } from 'net';
-import { Readable } from 'stream';
+import { Readable, Transform } from 'stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'zlib';
 import {
   CatalogError,
@@ -86,10 +86,28 @@ export interface HttpResponse {
   json<T = unknown>(): T;
 }
 
+/** A response whose body is read as it arrives (data files): decoded, size-capped, with an idle deadline. */
+export interface HttpStreamResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** Final URL after redirects, redacted. */
+  url: string;
+  /** Decoded body. Fails with ResponseTooLargeError past the cap, or CatalogNetworkError when the remote stalls or cuts it. */
+  body: Readable;
+}
+
+export interface HttpStreamRequest extends Omit<HttpRequest, 'json' | 'body'> {
+  /** Longest silence between two chunks of the body (default: the client's timeoutMs). */
+  idleTimeoutMs?: number;
+}
+
 interface SharedConnections {
   httpAgent: HttpAgent;
   httpsAgent: HttpsAgent;
-  nextRequestSlot: number;
+  /** Paced requests wait their turn in this chain… */
+  pacing: Promise<void>;
+  /** …and leave at least 1/rate s after the previous one actually left (a late timer cannot bunch them). */
+  lastPacedRequestAt: number;
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -122,7 +140,8 @@ export class SafeHttpClient {
     private readonly shared: SharedConnections = {
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 16 }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 16 }),
-      nextRequestSlot: 0,
+      pacing: Promise.resolve(),
+      lastPacedRequestAt: 0,
     },
   ) {
     this.options = {
@@ -155,16 +174,33 @@ export class SafeHttpClient {
     return (await this.request({ ...request, url, method: 'GET' })).json<T>();
   }
 
+  /**
+   * Like `request`, but the body of a 2xx answer is not buffered: it streams,
+   * decoded, counted against `maxResponseBytes` and with an idle deadline
+   * instead of a total one (a large file takes as long as its reader takes).
+   * Retries happen only before the body starts. Other statuses are handled as
+   * `request` does (thrown, or returned when `acceptStatus` says so).
+   */
+  async stream(request: HttpStreamRequest): Promise<HttpStreamResponse> {
+    const response = await this.perform(request, request.idleTimeoutMs ?? this.options.timeoutMs);
+    return { status: response.status, headers: response.headers, url: response.url, body: response.stream ?? Readable.from([response.body]) };
+  }
+
   async request(request: HttpRequest): Promise<HttpResponse> {
+    return this.perform(request);
+  }
+
+  /** `streamIdleMs`: stream a 2xx body (with that idle deadline) instead of buffering it. */
+  private async perform(request: HttpRequest, streamIdleMs?: number): Promise<HttpResponse & { stream?: Readable }> {
     const method = (request.method ?? 'GET').toUpperCase();
     const url = withQuery(request.url, request.query);
     const policy = request.retry ?? 'auto';
     for (let attempt = 0; ; attempt += 1) {
       const attemptsLeft = attempt < this.options.maxRetries;
-      let response: HttpResponse;
+      let response: HttpResponse & { stream?: Readable };
       try {
         await this.pace();
-        response = await this.followRedirects(method, url, request);
+        response = await this.followRedirects(method, url, request, streamIdleMs);
       } catch (error) {
         const canRetry =
           attemptsLeft && error instanceof CatalogNetworkError && this.mayRetryFailure(method, policy, error);
@@ -224,10 +260,13 @@ export class SafeHttpClient {
   private async pace(): Promise<void> {
     const rate = this.options.maxRequestsPerSecond;
     if (!rate) return;
-    const now = Date.now();
-    const slot = Math.max(now, this.shared.nextRequestSlot);
-    this.shared.nextRequestSlot = slot + 1000 / rate;
-    if (slot > now) await this.wait(slot - now);
+    const turn = this.shared.pacing.then(async () => {
+      const gap = this.shared.lastPacedRequestAt + 1000 / rate - Date.now();
+      if (gap > 0) await this.wait(gap);
+      this.shared.lastPacedRequestAt = Date.now();
+    });
+    this.shared.pacing = turn.catch(() => undefined);
+    await turn;
   }
 
   private async wait(ms: number, signal?: AbortSignal): Promise<void> {
@@ -236,7 +275,12 @@ export class SafeHttpClient {
     signal?.throwIfAborted();
   }
 
-  private async followRedirects(method: string, startUrl: URL, request: HttpRequest): Promise<HttpResponse> {
+  private async followRedirects(
+    method: string,
+    startUrl: URL,
+    request: HttpRequest,
+    streamIdleMs?: number,
+  ): Promise<HttpResponse & { stream?: Readable }> {
     let url = startUrl;
     let currentMethod = method;
     let body = request.json !== undefined ? Buffer.from(JSON.stringify(request.json)) : toBuffer(request.body);
@@ -249,7 +293,7 @@ export class SafeHttpClient {
       ...(request.json !== undefined ? { 'content-type': 'application/json' } : {}),
     };
     for (let hop = 0; ; hop += 1) {
-      const response = await this.send(currentMethod, url, headers, body, request);
+      const response = await this.send(currentMethod, url, headers, body, request, streamIdleMs);
       const location = response.headers.location;
       if (!REDIRECT_STATUSES.has(response.status) || !location) return response;
       if (hop >= this.options.maxRedirects) throw new TooManyRedirectsError(redactUrl(startUrl), this.options.maxRedirects);
@@ -270,14 +314,15 @@ export class SafeHttpClient {
     headers: Record<string, string>,
     body: Buffer | undefined,
     request: HttpRequest,
-  ): Promise<HttpResponse> {
+    streamIdleMs?: number,
+  ): Promise<HttpResponse & { stream?: Readable }> {
     const address = await this.checkedAddress(url);
     const limit = request.maxResponseBytes ?? this.options.maxResponseBytes;
     const shownUrl = redactUrl(url);
     const isHttps = url.protocol === 'https:';
     const requestHeaders = { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) };
 
-    return new Promise<HttpResponse>((resolve, reject) => {
+    return new Promise<HttpResponse & { stream?: Readable }>((resolve, reject) => {
       let settled = false;
       const fail = (error: unknown) => {
         if (settled) return;
@@ -305,6 +350,16 @@ export class SafeHttpClient {
           lookup: pinnedLookup(address),
         },
         (res) => {
+          const status = res.statusCode ?? 0;
+          if (streamIdleMs !== undefined && status >= 200 && status < 300) {
+            // Headers are in: from now on the deadline is per chunk, and the caller reads at its own pace.
+            settled = true;
+            clearTimeout(timer);
+            request.signal?.removeEventListener('abort', onAbort);
+            const body = streamBody(res, limit, shownUrl, streamIdleMs, request.signal);
+            resolve(Object.assign(toResponse(res, Buffer.alloc(0), shownUrl), { stream: body }));
+            return;
+          }
           readBody(res, limit, shownUrl).then(
             (buffer) => {
               if (settled) return;
@@ -382,6 +437,66 @@ function pinnedLookup(pinned: { address: string; family: 4 | 6 }) {
     if (typeof options === 'object' && options.all) callback(null, [{ address: pinned.address, family: pinned.family }]);
     else callback(null, pinned.address, pinned.family);
   };
+}
+
+/** The decoded body of a streamed response, capped at `limit` bytes (raw and decoded), failing after `idleMs` without data. */
+function streamBody(res: IncomingMessage, limit: number, shownUrl: string, idleMs: number, signal?: AbortSignal): Readable {
+  const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
+  const declared = Number(res.headers['content-length']);
+  const stalled = () => new CatalogNetworkError(shownUrl, `no data for ${idleMs} ms`, undefined, 'timeout');
+  let idle = setTimeout(() => fail(stalled()), idleMs);
+  // Counting transforms, not 'data' listeners: the body must not start flowing before its reader is there.
+  const counter = (cap: () => Error, onChunk?: () => void) => {
+    let bytes = 0;
+    return new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        onChunk?.();
+        callback(bytes > limit ? cap() : null, bytes > limit ? undefined : chunk);
+      },
+    });
+  };
+  const raw = counter(
+    () => new ResponseTooLargeError(shownUrl, limit),
+    () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => fail(stalled()), idleMs);
+    },
+  );
+  let output: Readable = res.pipe(raw);
+  const decompressor =
+    encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : undefined;
+  if (decompressor) {
+    // Counted after decompression too: a small gzip bomb cannot fill memory or disk.
+    const decoded = counter(() => new ResponseTooLargeError(shownUrl, limit, 'decoded response body'));
+    output = raw.pipe(decompressor).pipe(decoded);
+    raw.on('error', (error) => decompressor.destroy(error));
+    decompressor.on('error', (error: NodeJS.ErrnoException) =>
+      decoded.destroy(error instanceof CatalogError ? error : new CatalogPayloadError(shownUrl, `cannot decompress ${encoding} body: ${error.message}`, error)),
+    );
+  }
+  const body = output;
+  function fail(error: Error): void {
+    clearTimeout(idle);
+    if (!body.destroyed) body.destroy(error);
+    res.destroy();
+  }
+  res.on('error', (error) => raw.destroy(error));
+  raw.on('error', (error) => {
+    if (body !== raw) fail(error);
+  });
+  if (Number.isFinite(declared) && declared > limit) setImmediate(() => fail(new ResponseTooLargeError(shownUrl, limit)));
+  const truncated = () => new CatalogNetworkError(shownUrl, 'connection closed before the whole body arrived (truncated response)');
+  res.on('aborted', () => fail(truncated()));
+  res.on('close', () => {
+    if (!res.complete) fail(truncated());
+  });
+  body.on('end', () => clearTimeout(idle));
+  body.on('close', () => clearTimeout(idle));
+  const onAbort = () => fail(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  body.on('close', () => signal?.removeEventListener('abort', onAbort));
+  return body;
 }
 
 async function readBody(res: IncomingMessage, limit: number, shownUrl: string): Promise<Buffer> {
