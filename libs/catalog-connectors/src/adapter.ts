@@ -184,6 +184,21 @@ export interface PreviousPublication {
   remoteId?: string;
   /** Platform resource key → remote resource id, as returned by the last publish. */
   resourceIds?: Record<string, string>;
+  /**
+   * The remote dataset `remoteId` as `readForUpdate` found it moments ago:
+   * the update merges onto it instead of reading the dataset again. Whatever
+   * changed remotely since it was read is overwritten, so keep it short-lived.
+   */
+  snapshot?: RemoteDatasetSnapshot;
+}
+
+/** A remote dataset as read in bulk, for a read-merge-write that saves its own read. */
+export interface RemoteDatasetSnapshot {
+  remoteId: string;
+  /** When it was read (epoch ms). */
+  readAt: number;
+  /** The remote's own representation; only the adapter that read it understands it. */
+  document: unknown;
 }
 
 export interface PublishResult {
@@ -224,6 +239,14 @@ export interface CatalogAdapter {
 export interface PublishingCatalogAdapter extends CatalogAdapter {
   publishDataset(dataset: PublishedDatasetMetadata, previous?: PreviousPublication): Promise<PublishResult>;
   deleteDataset(remoteId: string): Promise<void>;
+  /**
+   * Optional: reads many published datasets in a few listing requests, for
+   * updates of many datasets at once under a remote rate limit (one request
+   * per update instead of two). Returns those it found (a dataset it cannot
+   * see in listings, e.g. private or deleted, is simply absent), in at most
+   * `maxRequests` requests.
+   */
+  readForUpdate?(remoteIds: readonly string[], maxRequests: number): Promise<Map<string, RemoteDatasetSnapshot>>;
 }
 
 export function canPublish(adapter: CatalogAdapter): adapter is PublishingCatalogAdapter {

@@ -7,6 +7,7 @@ export * from './http/public-url';
 export * from './http/resource-urls';
 export * from './logging/logging';
 export * from './redis/redis.module';
+export * from './redis/redis-options';
 export * from './service-core.module';
 export * from './http/announce.controller';
 export * from './service-config.token';

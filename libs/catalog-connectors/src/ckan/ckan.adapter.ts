@@ -342,6 +342,11 @@ function statusForCkanError(type: string | undefined): number | undefined {
       return 403;
     case 'Validation Error':
       return 409;
+    // Server-side failures (views/api.py answers them with 500): transient, worth retrying.
+    case 'Internal Server Error':
+    case 'Search Index Error':
+    case 'Search Connection Error':
+      return 500;
     default:
       return undefined;
   }

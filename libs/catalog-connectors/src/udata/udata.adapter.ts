@@ -12,6 +12,7 @@ import type {
   PublishedDatasetMetadata,
   PublishedResource,
   PublishingCatalogAdapter,
+  RemoteDatasetSnapshot,
   SkippedDataset,
 } from '../adapter';
 import { adapterHttpClient, baseUrlOf, clamp, requireApiKey } from '../adapter-support';
@@ -131,7 +132,8 @@ export class UdataAdapter implements PublishingCatalogAdapter {
 
   async publishDataset(dataset: PublishedDatasetMetadata, previous: PreviousPublication = {}): Promise<PublishResult> {
     requireApiKey(this.config, this.kind);
-    const existing = previous.remoteId ? await this.readDataset(previous.remoteId) : undefined;
+    const snapshot = previous.snapshot && previous.snapshot.remoteId === previous.remoteId ? (previous.snapshot.document as UdataDataset) : undefined;
+    const existing = snapshot ?? (previous.remoteId ? await this.readDataset(previous.remoteId) : undefined);
     let saved: UdataDataset;
     if (existing) {
       const response = await this.http.request({
@@ -151,6 +153,34 @@ export class UdataAdapter implements PublishingCatalogAdapter {
       remoteUrl: saved.page ?? `${this.baseUrl}/datasets/${saved.slug ?? saved.id}/`,
       resourceIds: resourceIdsByKey(saved.resources ?? []),
     };
+  }
+
+  /**
+   * The organization's datasets, listed `MAX_PAGE_SIZE` at a time, for the
+   * ones asked for. udata lists only public, live datasets, and has no
+   * filter by id: listing stops once every id was found, at the last page,
+   * or after `maxRequests` pages.
+   */
+  async readForUpdate(remoteIds: readonly string[], maxRequests: number): Promise<Map<string, RemoteDatasetSnapshot>> {
+    const found = new Map<string, RemoteDatasetSnapshot>();
+    const organization = this.config.organization;
+    if (!organization) return found;
+    const missing = new Set(remoteIds);
+    for (let page = 1; missing.size > 0 && page <= maxRequests; page += 1) {
+      const response = await this.http.request({
+        url: this.api('datasets/'),
+        query: { organization, page, page_size: MAX_PAGE_SIZE, sort: 'created' },
+      });
+      const body = response.json<UdataPage>();
+      if (!body || !Array.isArray(body.data)) throw new CatalogPayloadError(response.url, 'udata page lacks a data array');
+      const readAt = Date.now();
+      for (const remote of body.data) {
+        const id = remote?.id ? String(remote.id) : undefined;
+        if (id && missing.delete(id)) found.set(id, { remoteId: id, readAt, document: remote });
+      }
+      if (!body.next_page || body.data.length === 0) break;
+    }
+    return found;
   }
 
   async deleteDataset(remoteId: string): Promise<void> {
