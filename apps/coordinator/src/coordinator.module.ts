@@ -9,8 +9,12 @@ import { ConnectorsController } from './connectors/connectors.controller';
 import { ConnectorsService } from './connectors/connectors.service';
 import { EntityTypesController } from './entity-types/entity-types.controller';
 import { EntityTypesService } from './entity-types/entity-types.service';
+import { HarvestProvisioningResponder } from './harvest-sources/harvest-provisioning.responder';
+import { HarvestSourcesController } from './harvest-sources/harvest-sources.controller';
+import { HarvestSourcesService } from './harvest-sources/harvest-sources.service';
 import { PoliciesController } from './policies/policies.controller';
 import { PoliciesService } from './policies/policies.service';
+import { PublicationsModule } from './publications/publications.module';
 import { RemoteCatalogsController } from './remote-catalogs/remote-catalogs.controller';
 import { RemoteCatalogsService } from './remote-catalogs/remote-catalogs.service';
 import { SearchController } from './search/search.controller';
@@ -22,7 +26,7 @@ export class CoordinatorModule {
   static forRoot(config: CoordinatorConfig): DynamicModule {
     return {
       module: CoordinatorModule,
-      imports: [ServiceCoreModule.forRoot({ serviceName: 'coordinator', config }), AuthModule.forRoot({ mode: config.AUTH_MODE })],
+      imports: [ServiceCoreModule.forRoot({ serviceName: 'coordinator', config }), AuthModule.forRoot({ mode: config.AUTH_MODE }), PublicationsModule],
       controllers: [
         announceController('coordinator'),
         EntityTypesController,
@@ -32,8 +36,9 @@ export class CoordinatorModule {
         AccessesController,
         SearchController,
         RemoteCatalogsController,
+        HarvestSourcesController,
       ],
-      providers: [EntityTypesService, ConnectorsService, PoliciesService, UsersService, AccessesService, BootstrapUser, RemoteCatalogsService],
+      providers: [EntityTypesService, ConnectorsService, PoliciesService, UsersService, AccessesService, BootstrapUser, RemoteCatalogsService, HarvestSourcesService, HarvestProvisioningResponder],
     };
   }
 }

@@ -585,11 +585,57 @@ export const IngestCloseSessionResponseSchema = {
   properties: { applied: { type: 'integer', minimum: 0, description: 'Operations applied by the commit.' } },
 } as const satisfies JsonSchema;
 
+const harvestSourceSlug = { type: 'string', minLength: 1, description: 'Harvest source id (its slug).' } as const;
+const harvestEntityTypeId = { type: 'string', minLength: 1, description: 'Entity type id (its slug).' } as const;
+
+export const HarvestProvisionRequestSchema = {
+  title: 'HarvestProvisionRequest',
+  type: 'object',
+  required: ['harvestSourceId', 'resourceKey', 'name', 'description', 'keywords', 'datasetMetadata'],
+  properties: {
+    harvestSourceId: harvestSourceSlug,
+    resourceKey: { type: 'string', minLength: 1, description: 'Identity of the remote resource within the source.' },
+    name: { type: 'string', description: 'Title of the remote resource (cut to the entity type name length).' },
+    description: { type: 'string', description: 'Description of the remote dataset.' },
+    keywords: { type: 'array', items: { type: 'string' }, description: 'Keywords of the remote dataset.' },
+    schema: { type: 'object', description: 'JSON Schema inferred from the data; absent keeps the current one.' },
+    datasetMetadata: { type: 'object', description: 'Normalized metadata of the remote dataset and resource.' },
+  },
+} as const satisfies JsonSchema;
+
+export const HarvestProvisionResponseSchema = {
+  title: 'HarvestProvisionResponse',
+  type: 'object',
+  required: ['entityTypeId', 'connectorId', 'contributionId', 'created'],
+  properties: {
+    entityTypeId: harvestEntityTypeId,
+    connectorId: { type: 'string', description: 'Connector id, owned by the harvest source.' },
+    contributionId: contributionIdSchema,
+    created: { type: 'boolean', description: 'Whether the entity type was created by this call.' },
+  },
+} as const satisfies JsonSchema;
+
+export const HarvestRetireRequestSchema = {
+  title: 'HarvestRetireRequest',
+  type: 'object',
+  required: ['harvestSourceId', 'entityTypeId'],
+  properties: { harvestSourceId: harvestSourceSlug, entityTypeId: harvestEntityTypeId },
+} as const satisfies JsonSchema;
+
+export const HarvestRetireResponseSchema = {
+  title: 'HarvestRetireResponse',
+  type: 'object',
+  required: ['deleted'],
+  properties: { deleted: { type: 'boolean', description: 'False when the entity type was already gone.' } },
+} as const satisfies JsonSchema;
+
 const rpcSchemas = {
   'platform.ping': { request: PingRequestSchema, response: PingResponseSchema },
   'ingest.session.open': { request: IngestOpenSessionRequestSchema, response: IngestOpenSessionResponseSchema },
   'ingest.session.write': { request: IngestWriteRequestSchema, response: IngestWriteResponseSchema },
   'ingest.session.close': { request: IngestCloseSessionRequestSchema, response: IngestCloseSessionResponseSchema },
+  'coordinator.harvest.provision': { request: HarvestProvisionRequestSchema, response: HarvestProvisionResponseSchema },
+  'coordinator.harvest.retire': { request: HarvestRetireRequestSchema, response: HarvestRetireResponseSchema },
 } as const;
 
 export type RpcSchemas = typeof rpcSchemas;
@@ -602,6 +648,9 @@ export const RPC_SUMMARIES: Record<RpcSubject, string> = {
   'ingest.session.open': 'contributor-ingest opens a session on a connector (a new one rolls back the previous).',
   'ingest.session.write': 'contributor-ingest upserts or deletes a batch of records in an open session.',
   'ingest.session.close': 'contributor-ingest commits (true) or discards (false) the session.',
+  'coordinator.harvest.provision':
+    'coordinator creates or updates the entity type and connector a data-mode harvest source writes a remote resource under.',
+  'coordinator.harvest.retire': 'coordinator deletes an entity type a harvest source created, with its connector and records.',
 };
 
 export const RPC_EXAMPLES: { [S in RpcSubject]: RpcContracts[S] } = {
@@ -622,6 +671,27 @@ export const RPC_EXAMPLES: { [S in RpcSubject]: RpcContracts[S] } = {
   'ingest.session.close': {
     request: { contributionId: '9afcf3235500836c6fcd9e82110dbc05ffbb734b', sessionId: '4527eff4-63cf-4b7f-a4f8-9f0c3d3b1e2a', commit: true },
     response: { applied: 1 },
+  },
+  'coordinator.harvest.provision': {
+    request: {
+      harvestSourceId: 'paris-open-data',
+      resourceKey: 'velib-stations#b1e0b666-b7f4-44c1-9b16-56c78e86b66a',
+      name: 'Vélib stations (CSV)',
+      description: 'Real-time availability of Vélib stations',
+      keywords: ['mobility', 'bike'],
+      schema: { type: 'object', properties: { capacity: { type: ['integer', 'null'] } } },
+      datasetMetadata: { license: { id: 'ODbL-1.0' }, landing_page: 'https://opendata.paris.fr/explore/dataset/velib' },
+    },
+    response: {
+      entityTypeId: 'paris-open-data-3f9a0c1d2e',
+      connectorId: 'paris-open-data',
+      contributionId: '9afcf3235500836c6fcd9e82110dbc05ffbb734b',
+      created: true,
+    },
+  },
+  'coordinator.harvest.retire': {
+    request: { harvestSourceId: 'paris-open-data', entityTypeId: 'paris-open-data-3f9a0c1d2e' },
+    response: { deleted: true },
   },
 };
 

@@ -9,6 +9,10 @@ export const RpcSubjects = {
   IngestOpenSession: 'ingest.session.open',
   IngestWrite: 'ingest.session.write',
   IngestCloseSession: 'ingest.session.close',
+  /** coordinator: the entity type and connector a data-mode harvest source writes one remote resource under (created or updated). */
+  HarvestProvision: 'coordinator.harvest.provision',
+  /** coordinator: deletes an entity type a harvest source created (its remote resource is gone), with its connector and records. */
+  HarvestRetire: 'coordinator.harvest.retire',
 } as const;
 
 export type SessionModeName = 'stream' | 'accrue' | 'replace';
@@ -42,6 +46,25 @@ export interface RpcContracts {
   'ingest.session.close': {
     request: { contributionId: string; sessionId: string; commit: boolean };
     response: { applied: number };
+  };
+  'coordinator.harvest.provision': {
+    request: {
+      harvestSourceId: string;
+      /** Stable identity of the remote resource within the source (dataset remote id + distribution remote id). */
+      resourceKey: string;
+      name: string;
+      description: string;
+      keywords: string[];
+      /** JSON Schema inferred from the data; absent keeps the current one (metadata-only refresh). */
+      schema?: Record<string, unknown>;
+      /** Normalized metadata of the remote dataset and resource. */
+      datasetMetadata: Record<string, unknown>;
+    };
+    response: { entityTypeId: string; connectorId: string; contributionId: string; created: boolean };
+  };
+  'coordinator.harvest.retire': {
+    request: { harvestSourceId: string; entityTypeId: string };
+    response: { deleted: boolean };
   };
 }
 

@@ -4,3 +4,4 @@ export * from './entities/outbox-event.entity';
 export * from './entities/processed-event.entity';
 export * from './entities/coordinator.entities';
 export * from './entities/remote-catalog.entity';
+export * from './entities/publication.entity';
