@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { QueueNames } from '@odb/contracts';
-import { ServiceCoreModule } from '@odb/platform';
+import { ServiceCoreModule, redisOptionsFromUrl } from '@odb/platform';
 import { HarvesterConfig } from './config';
 import { HarvesterController } from './harvester.controller';
 import { HarvestRunner } from './runs/harvest-runner';
@@ -16,7 +16,7 @@ export class HarvesterModule {
       module: HarvesterModule,
       imports: [
         ServiceCoreModule.forRoot({ serviceName: 'harvester', config, redis: true }),
-        BullModule.forRoot({ connection: { url: config.REDIS_URL }, prefix: `${config.REDIS_PREFIX}:bull` }),
+        BullModule.forRoot({ connection: redisOptionsFromUrl(config.REDIS_URL), prefix: `${config.REDIS_PREFIX}:bull` }),
         BullModule.registerQueue({ name: QueueNames.HarvestRuns }),
       ],
       controllers: [HarvesterController],

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DelayedError, Job, Worker } from 'bullmq';
 import { HarvestJobData, JobNames, QueueNames } from '@odb/contracts';
-import { SERVICE_CONFIG } from '@odb/platform';
+import { SERVICE_CONFIG, redisOptionsFromUrl } from '@odb/platform';
 import { HarvesterConfig } from '../config';
 import { HarvestRunner, RunResult } from './harvest-runner';
 
@@ -26,7 +26,7 @@ export class HarvestWorker implements OnApplicationBootstrap, OnApplicationShutd
 
   onApplicationBootstrap(): void {
     this.worker = new Worker<HarvestJobData, RunResult>(QueueNames.HarvestRuns, (job, token) => this.process(job, token), {
-      connection: { url: this.config.REDIS_URL } as never,
+      connection: redisOptionsFromUrl(this.config.REDIS_URL),
       prefix: `${this.config.REDIS_PREFIX}:bull`,
       concurrency: this.config.HARVEST_CONCURRENCY,
     });
