@@ -103,7 +103,7 @@ export class RunStore {
       if (runId) {
         [run] = returned(
           await manager.query(
-            `UPDATE harvest_run SET status = 'running', started_at = now(), heartbeat_at = now(), worker = $3
+            `UPDATE harvest_run SET status = 'running', started_at = clock_timestamp(), heartbeat_at = now(), worker = $3
               WHERE id = $1 AND harvest_source_id = $2 AND status = 'queued' RETURNING id, dry_run`,
             [runId, source.id, worker],
           ),
@@ -112,7 +112,7 @@ export class RunStore {
       } else {
         [run] = await manager.query(
           `INSERT INTO harvest_run (id, harvest_source_id, status, trigger, started_at, heartbeat_at, worker)
-           VALUES ($1, $2, 'running', 'schedule', now(), now(), $3) RETURNING id, dry_run`,
+           VALUES ($1, $2, 'running', 'schedule', clock_timestamp(), clock_timestamp(), $3) RETURNING id, dry_run`,
           [randomUUID(), source.id, worker],
         );
       }
@@ -165,7 +165,7 @@ export class RunStore {
     await this.dataSource.transaction(async (manager) => {
       const updated = returned(
         await manager.query(
-          `UPDATE harvest_run SET status = $2, finished_at = now(), heartbeat_at = now(), counts = $3, progress = $4, listing_complete = $5, error = $6
+          `UPDATE harvest_run SET status = $2, finished_at = clock_timestamp(), heartbeat_at = now(), counts = $3, progress = $4, listing_complete = $5, error = $6
             WHERE id = $1 AND status = 'running' RETURNING id`,
           [run.id, status, JSON.stringify(report.counts), JSON.stringify(report.progress), report.listingComplete, error ?? null],
         ),

@@ -140,9 +140,9 @@ describe('SafeHttpClient pacing', () => {
       }
       await Promise.all(requests);
       const times = udata.requests.map((request) => request.at);
-      // 50 ms apart when they leave; arrival jitter in one process takes a few ms off (bunched ones would be ~0 apart).
+      // 50 ms apart when they leave; arrival jitter on a loaded machine takes a few ms off each gap (bunched ones would be ~0 apart).
       for (let i = 1; i < times.length; i += 1) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(30);
-      expect(times[times.length - 1] - times[0]).toBeGreaterThanOrEqual(240);
+      expect(times[times.length - 1] - times[0]).toBeGreaterThanOrEqual(5 * 45);
       client.close();
     } finally {
       await udata.stop();
