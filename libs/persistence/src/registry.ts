@@ -4,7 +4,11 @@ import { Foundation1732300000000 } from './migrations/1732300000000-foundation';
 import { Coordinator1732300000100 } from './migrations/1732300000100-coordinator';
 import { Catalog1732300000200 } from './migrations/1732300000200-catalog';
 import { CatalogConnections1732300000300 } from './migrations/1732300000300-catalog-connections';
+import { Harvesting1732300000400 } from './migrations/1732300000400-harvesting';
 import { RemoteCatalogEntity } from './entities/remote-catalog.entity';
+import { PublicationEntity } from './entities/publication.entity';
+import { Publishing1732300000500 } from './migrations/1732300000500-publishing';
+import { RecordBuckets1732300000900 } from './migrations/1732300000900-record-buckets';
 import {
   AccessEntity,
   AuthKeyEntity,
@@ -25,6 +29,7 @@ export const ENTITIES = [
   PolicyEntity,
   AccessEntity,
   RemoteCatalogEntity,
+  PublicationEntity,
 ];
 
 /** Every migration, in order. New migrations are appended here. */
@@ -33,4 +38,7 @@ export const MIGRATIONS = [
   Coordinator1732300000100,
   Catalog1732300000200,
   CatalogConnections1732300000300,
+  Harvesting1732300000400,
+  Publishing1732300000500,
+  RecordBuckets1732300000900,
 ];

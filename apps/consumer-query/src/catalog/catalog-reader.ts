@@ -1,15 +1,39 @@
-import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { CompiledQuery, and, compileQuery } from '@odb/query';
+import { createHash } from 'crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { CompiledQuery, Sql, and, compileQuery } from '@odb/query';
+import { SERVICE_CONFIG } from '@odb/platform';
+import { ConsumerQueryConfig } from '../config';
+import { CatalogDatabase } from './catalog-database';
+import { EntityTypeDirectory, EntityTypeInfo } from './entity-types';
+import { segmentScope, takeEqualities, takeType } from './query-shape';
 
-export interface RecordRow {
+/** What an instance brief needs (lists and catalog answers): no document, so little to read, send and parse. */
+export interface BriefRow {
+  /** record.id (bigint as text): the insertion order. */
   id: string;
   public_id: string;
-  vendor_id: string;
   name: string;
-  document: { id: string; name: string; type: string; entity: Record<string, unknown>; instance?: Record<string, unknown>; timeseries?: Record<string, Record<string, unknown>> };
   type: string;
+}
+
+/** A whole record (full instances, CSV exports). */
+export interface RecordRow extends BriefRow {
+  vendor_id: string;
+  document: { id: string; name: string; type: string; entity: Record<string, unknown>; instance?: Record<string, unknown>; timeseries?: Record<string, Record<string, unknown>> };
   webhook: string | null;
+}
+
+export type View = 'brief' | 'full';
+
+/** What instance briefs need beyond the rows: the API's public base URL and the policy's legal context. */
+export interface BriefJson {
+  base: string;
+  legal: unknown;
+}
+
+interface Statement {
+  text: string;
+  params: unknown[];
 }
 
 export interface TypeRow {
@@ -28,23 +52,42 @@ export interface Visibility {
 export interface Page {
   limit: number;
   offset: number;
+  /** Keyset continuation (CSV exports): only records inserted after this `record.id`; `offset` must then be 0. */
+  after?: string;
 }
 
-const RECORD_COLUMNS = `r.id, r.public_id, r.vendor_id, r.name, r.document, t.slug AS type, c.webhook`;
+/** `record_bucket` counts records per block of 2^10 ids (see its migration). */
+const BUCKET_BITS = 10;
+
+const COLUMNS: Record<View, string> = {
+  brief: `r.id, r.public_id, r.name`,
+  full: `r.id, r.public_id, r.name, r.vendor_id, r.document, (SELECT webhook FROM connector WHERE id = r.connector_id) AS webhook`,
+};
 
 /**
- * Every read of the catalog goes through `visible()`: the policy segment is
- * ANDed to whatever else is asked, never ORed, and every value is a bound
- * parameter (the query compiler never puts user text into SQL).
+ * Every read of the catalog. The policy segment is ANDed to whatever else is
+ * asked, never ORed, and every value is a bound parameter (the query compiler
+ * never puts user text into SQL). Visible means: matching the segment, and of
+ * a live connector or of a staged one named in `x-bbk-connectors`.
+ *
+ * Records come in insertion order (`record.id`), paged by `limit`/`offset`
+ * exactly as BitBroker did; deep offsets of a type's list use the per-block
+ * counts of `record_bucket` instead of skipping rows one by one.
  */
 @Injectable()
 export class CatalogReader {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly findStatements = new Map<string, { text: string; name: string; params: unknown[] }>();
+
+  constructor(
+    private readonly db: CatalogDatabase,
+    private readonly types: EntityTypeDirectory,
+    @Inject(SERVICE_CONFIG) private readonly config: ConsumerQueryConfig,
+  ) {}
 
   /** Entity types with at least one visible record, by slug. */
-  async types(visibility: Visibility, page: Page): Promise<TypeRow[]> {
-    const where = this.visible(visibility, 4);
-    return this.dataSource.query(
+  async typesVisible(visibility: Visibility, page: Page): Promise<TypeRow[]> {
+    const where = this.segment(visibility.segment).withFirstParam(4);
+    return this.db.query<TypeRow>(
       `SELECT t.slug, t.name, t.description FROM entity_type t
         WHERE EXISTS (SELECT 1 FROM record r JOIN connector c ON c.id = r.connector_id
                        WHERE r.entity_type_id = t.id AND (c.is_live OR c.contribution_id = ANY($1::text[])) AND ${where.sql})
@@ -53,52 +96,225 @@ export class CatalogReader {
     );
   }
 
-  /** Visible records of one type, in insertion order. */
-  async list(visibility: Visibility, type: string, page: Page): Promise<RecordRow[]> {
-    const where = this.visible(visibility, 5);
-    return this.dataSource.query(
-      `SELECT ${RECORD_COLUMNS} FROM record r
-         JOIN entity_type t ON t.id = r.entity_type_id
-         JOIN connector c ON c.id = r.connector_id
-        WHERE t.slug = $4 AND (c.is_live OR c.contribution_id = ANY($1::text[])) AND ${where.sql}
-        ORDER BY r.id LIMIT $2 OFFSET $3`,
-      [visibility.stagedConnectors, page.limit, page.offset, type, ...where.params],
-    );
+  /** Visible records of one type, in insertion order: briefs. */
+  list(visibility: Visibility, type: string, page: Page): Promise<BriefRow[]> {
+    return this.rows(this.listStatement(visibility, type, page, 'brief'));
   }
 
-  /** Visible records matching a catalog query, in insertion order. An empty query matches nothing. */
-  async query(visibility: Visibility, query: Record<string, unknown>, page: Page): Promise<RecordRow[]> {
-    const asked = compileQuery(query, { column: 'r.document', whenEmpty: 'none' });
-    if (asked.matchesNothing) return [];
-    const where = and(this.segment(visibility), asked).withFirstParam(4);
-    return this.dataSource.query(
-      `SELECT ${RECORD_COLUMNS} FROM record r
-         JOIN entity_type t ON t.id = r.entity_type_id
-         JOIN connector c ON c.id = r.connector_id
-        WHERE (c.is_live OR c.contribution_id = ANY($1::text[])) AND ${where.sql}
-        ORDER BY r.id LIMIT $2 OFFSET $3`,
-      [visibility.stagedConnectors, page.limit, page.offset, ...where.params],
-    );
+  /** The same as whole records. */
+  listRecords(visibility: Visibility, type: string, page: Page): Promise<RecordRow[]> {
+    return this.rows(this.listStatement(visibility, type, page, 'full')) as Promise<RecordRow[]>;
   }
 
-  /** One visible record of a type, by public id. */
+  /** The same page as `list`, as the JSON text of its instance briefs (see `briefsJson`). */
+  listJson(visibility: Visibility, type: string, page: Page, briefs: BriefJson): Promise<string> {
+    return this.briefsJson(this.listStatement(visibility, type, page, 'brief'), briefs);
+  }
+
+  private listStatement(visibility: Visibility, type: string, page: Page, view: View): Statement {
+    const scope = segmentScope(visibility.segment);
+    const wholeType = scope !== null && ('all' in scope || scope.type === type);
+    if (wholeType && page.after === undefined && page.offset >= this.config.DEEP_PAGING_FROM && page.offset > 0) {
+      return this.deepPageStatement(visibility, type, page, view);
+    }
+    const where = and(
+      compiled(Sql.of`r.entity_type_id = (SELECT id FROM entity_type WHERE slug = ${Sql.param(type, 'text')})`),
+      visibleConnector(visibility),
+      wholeType ? compiled(Sql.TRUE) : this.segment(visibility.segment),
+      after(page),
+    );
+    const params = [...where.params, type, page.limit, page.offset];
+    return {
+      text: `SELECT ${COLUMNS[view]}, $${params.length - 2}::text AS type FROM record r
+        WHERE ${where.sql}
+        ORDER BY r.id LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      params,
+    };
+  }
+
+  /**
+   * Visible records matching a catalog query, in insertion order. An empty
+   * query matches nothing (BitBroker's convention). A query (or segment) that
+   * names one entity type is run as a query on that type, so that the type's
+   * partial indexes apply (see `query-shape.ts`).
+   */
+  query(visibility: Visibility, query: Record<string, unknown>, page: Page): Promise<BriefRow[]> {
+    return this.queryOf(visibility, query, page, 'brief', (statement) => this.rows(statement), (rows) => rows.length === 0);
+  }
+
+  /** The same as whole records. */
+  queryRecords(visibility: Visibility, query: Record<string, unknown>, page: Page): Promise<RecordRow[]> {
+    return this.queryOf(visibility, query, page, 'full', (statement) => this.rows(statement) as Promise<RecordRow[]>, (rows) => rows.length === 0);
+  }
+
+  /** The same page as `query`, as the JSON text of its instance briefs (see `briefsJson`). */
+  queryJson(visibility: Visibility, query: Record<string, unknown>, page: Page, briefs: BriefJson): Promise<string> {
+    return this.queryOf(visibility, query, page, 'brief', (statement) => this.briefsJson(statement, briefs), (json) => json === '[]');
+  }
+
+  private async queryOf<T>(
+    visibility: Visibility,
+    query: Record<string, unknown>,
+    page: Page,
+    view: View,
+    run: (statement: Statement | null) => Promise<T>,
+    isEmpty: (result: T) => boolean,
+  ): Promise<T> {
+    if (Object.keys(query).length === 0) return run(null);
+    const asked = takeType(query);
+    const allowed = takeType(visibility.segment);
+    if (asked.type !== undefined && allowed.type !== undefined && asked.type !== allowed.type) return run(null);
+    const slug = asked.type ?? allowed.type;
+    if (slug === undefined) return run(this.queryStatement(visibility, null, query, visibility.segment, page, view));
+
+    let type = await this.types.bySlug(slug);
+    let fresh = false;
+    if (!type) {
+      type = await this.types.bySlug(slug, { fresh: true });
+      fresh = true;
+    }
+    // No such type: no record has it (records go with their type).
+    if (!type) return run(null);
+    let result = await run(this.queryStatement(visibility, type, asked.rest, allowed.rest, page, view));
+    if (isEmpty(result) && !fresh) {
+      // A cached id names a type that no longer exists only when the type was deleted (ids are never reused): look again.
+      const current = await this.types.bySlug(slug, { fresh: true });
+      if (!current) return run(null);
+      if (current.id !== type.id) result = await run(this.queryStatement(visibility, current, asked.rest, allowed.rest, page, view));
+    }
+    return result;
+  }
+
+  /** One visible record of a type, by public id (a prepared statement: this is the hottest read). */
   async find(visibility: Visibility, type: string, publicId: string): Promise<RecordRow | null> {
-    const where = this.visible(visibility, 4);
-    const rows: RecordRow[] = await this.dataSource.query(
-      `SELECT ${RECORD_COLUMNS} FROM record r
-         JOIN entity_type t ON t.id = r.entity_type_id
+    const scope = segmentScope(visibility.segment);
+    const wholeType = scope !== null && ('all' in scope || scope.type === type);
+    const statement = this.findStatement(wholeType ? {} : visibility.segment);
+    const rows = await this.db.query<RecordRow>(statement.text, [publicId, type, visibility.stagedConnectors, ...statement.params], statement.name);
+    return rows[0] ? { ...rows[0], type } : null;
+  }
+
+  /** The find statement of a segment, built once per segment (policies are few and change rarely). */
+  private findStatement(segment: Record<string, unknown>): { text: string; name: string; params: unknown[] } {
+    const key = JSON.stringify(segment);
+    let statement = this.findStatements.get(key);
+    if (!statement) {
+      const where = this.segment(segment).withFirstParam(4);
+      const text = `SELECT r.id, r.public_id, r.name, r.vendor_id, r.document, c.webhook FROM record r
          JOIN connector c ON c.id = r.connector_id
-        WHERE r.public_id = $2 AND t.slug = $3 AND (c.is_live OR c.contribution_id = ANY($1::text[])) AND ${where.sql}`,
-      [visibility.stagedConnectors, publicId, type, ...where.params],
+        WHERE r.public_id = $1 AND r.entity_type_id = (SELECT id FROM entity_type WHERE slug = $2::text)
+          AND (c.is_live OR c.contribution_id = ANY($3::text[])) AND ${where.sql}`;
+      statement = { text, name: `cq_find_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`, params: where.params };
+      if (this.findStatements.size >= 1000) this.findStatements.clear();
+      this.findStatements.set(key, statement);
+    }
+    return statement;
+  }
+
+  private queryStatement(
+    visibility: Visibility,
+    type: EntityTypeInfo | null,
+    query: Record<string, unknown>,
+    segment: Record<string, unknown>,
+    page: Page,
+    view: View,
+  ): Statement | null {
+    const parts: CompiledQuery[] = [visibleConnector(visibility)];
+    let rest = query;
+    if (type) {
+      parts.push(compiled(Sql.of`r.entity_type_id = ${Sql.param(type.id)}`));
+      const equalities = takeEqualities(query, type);
+      parts.push(...equalities.conditions.map(compiled));
+      rest = equalities.rest;
+    }
+    parts.push(this.segment(segment));
+    // With the type (and equalities) taken out, what is left of `q` may be {}: every record of the type.
+    const asked = compileQuery(rest, { column: 'r.document', whenEmpty: type ? 'all' : 'none' });
+    if (asked.matchesNothing) return null;
+    parts.push(asked, after(page));
+    const where = and(...parts);
+    if (where.matchesNothing) return null;
+    const params = [...where.params, ...(type ? [type.slug] : []), page.limit, page.offset];
+    const slug = type ? `$${params.length - 2}::text` : `(SELECT slug FROM entity_type WHERE id = r.entity_type_id)`;
+    return {
+      text: `SELECT ${COLUMNS[view]}, ${slug} AS type FROM record r
+        WHERE ${where.sql}
+        ORDER BY r.id LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      params,
+    };
+  }
+
+  /**
+   * `OFFSET n` without walking n rows: sums the visible connectors' record
+   * counts per block of ids up to the block holding the n-th record, then
+   * skips only inside that block. One statement, so the counts and the
+   * records come from the same snapshot. Only for segments that let the whole
+   * type through (the counts know nothing of documents).
+   */
+  private deepPageStatement(visibility: Visibility, type: string, page: Page, view: View): Statement {
+    return {
+      text: `WITH ty AS (SELECT id FROM entity_type WHERE slug = $1),
+       visible AS MATERIALIZED (
+         SELECT c.id FROM connector c
+          WHERE c.entity_type_id = (SELECT id FROM ty) AND (c.is_live OR c.contribution_id = ANY($2::text[]))
+       ), counts AS (
+         SELECT b.bucket, sum(b.n) AS n FROM record_bucket b
+          WHERE b.entity_type_id = (SELECT id FROM ty) AND b.connector_id IN (SELECT id FROM visible)
+          GROUP BY b.bucket
+       ), start AS (
+         SELECT bucket, before FROM (SELECT bucket, n, sum(n) OVER (ORDER BY bucket) - n AS before FROM counts) s
+          WHERE n > 0 AND before <= $3::bigint ORDER BY bucket DESC LIMIT 1
+       )
+       SELECT ${COLUMNS[view]}, $1::text AS type
+         FROM record r
+        WHERE r.entity_type_id = (SELECT id FROM ty) AND r.connector_id = ANY(ARRAY(SELECT id FROM visible))
+          AND r.id >= (SELECT bucket << ${BUCKET_BITS} FROM start)
+        ORDER BY r.id
+       OFFSET (SELECT ($3::bigint - before)::bigint FROM start) LIMIT $4`,
+      params: [type, visibility.stagedConnectors, page.offset, page.limit],
+    };
+  }
+
+  private rows(statement: Statement | null): Promise<BriefRow[]> {
+    return statement ? this.db.query<BriefRow>(statement.text, statement.params) : Promise.resolve([]);
+  }
+
+  /**
+   * A page of instance briefs as JSON text built by PostgreSQL:
+   * `[{"id","url","type","name","legal"}]`, the same document the JSON
+   * view would write, without parsing rows in Node and serialising them again
+   * (a list of 250 briefs is most of a request's CPU otherwise).
+   */
+  private async briefsJson(statement: Statement | null, briefs: BriefJson): Promise<string> {
+    if (!statement) return '[]';
+    const base = statement.params.length + 1;
+    const legal = briefs.legal === undefined ? '' : `, 'legal', $${base + 1}::json`;
+    const [{ body }] = await this.db.query<{ body: string }>(
+      `SELECT coalesce(json_agg(json_build_object(
+                'id', p.public_id, 'url', $${base}::text || '/entity/' || p.type || '/' || p.public_id,
+                'type', p.type, 'name', p.name${legal}) ORDER BY p.id), '[]')::text AS body
+         FROM (${statement.text}) p`,
+      [...statement.params, briefs.base, ...(briefs.legal === undefined ? [] : [JSON.stringify(briefs.legal)])],
     );
-    return rows[0] ?? null;
+    return body;
   }
 
-  private segment(visibility: Visibility): CompiledQuery {
-    return compileQuery(visibility.segment, { column: 'r.document', whenEmpty: 'all' });
+  private segment(segment: Record<string, unknown>): CompiledQuery {
+    return compileQuery(segment, { column: 'r.document', whenEmpty: 'all' });
   }
+}
 
-  private visible(visibility: Visibility, firstParam: number): CompiledQuery {
-    return this.segment(visibility).withFirstParam(firstParam);
-  }
+function compiled(sql: Sql): CompiledQuery {
+  return new CompiledQuery(sql, false);
+}
+
+/** The record's connector is live or named in x-bbk-connectors (the connector ids are found once per statement). */
+function visibleConnector(visibility: Visibility): CompiledQuery {
+  return compiled(
+    Sql.of`r.connector_id = ANY(ARRAY(SELECT id FROM connector WHERE is_live OR contribution_id = ANY(${Sql.param(visibility.stagedConnectors, 'text[]')})))`,
+  );
+}
+
+function after(page: Page): CompiledQuery {
+  return page.after === undefined ? compiled(Sql.TRUE) : compiled(Sql.of`r.id > ${Sql.param(page.after)}::bigint`);
 }

@@ -1,16 +1,29 @@
-import { Controller, Get, Headers, Param, Query, Req, Res } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
 import { AuthenticatedRequest, RequireRole } from '@odb/auth';
-import { ApiError, ResourceUrls, Urls } from '@odb/platform';
+import { ApiError, FieldError, ResourceUrls, SERVICE_CONFIG, Urls } from '@odb/platform';
 import { QueryError, parseQuery } from '@odb/query';
+import { ConsumerQueryConfig } from '../config';
 import { WebhookClient } from '../webhooks/webhook-client';
-import { CatalogReader } from './catalog-reader';
+import { CatalogReader, Page, RecordRow } from './catalog-reader';
 import { ConsumerContext, ConsumerContextResolver } from './consumer-query.service';
-import { instanceBrief, instanceFull, typeBrief } from './instance-view';
+import { streamCsv } from './csv';
+import { EntityTypeDirectory } from './entity-types';
+import { catalogCsv, entityCsv, instanceFull, typeBrief } from './instance-view';
 import { timeseriesPaging } from './timeseries-paging';
 
 const CONNECTORS_HEADER = 'x-bbk-connectors';
+const LEGAL_HEADER = 'x-bbk-legal-context';
+
+const CSV_DESCRIPTION =
+  'Answers `text/csv` (RFC 4180, UTF-8, header row) instead of JSON when asked with `Accept: text/csv` or `?format=csv` ' +
+  '(`?format=json` forces JSON). The CSV is streamed from the database in batches, so any size can be exported. ' +
+  'Without `limit` and `offset` it holds **every** matching record; with them it holds exactly the page the JSON answer would ' +
+  '(same validation: `limit` 1–250, `offset` ≥ 0); `offset` alone skips that many records and exports the rest. ' +
+  'Masks apply; nested values are JSON text; `bbk://` links are rewritten; webhooks are not called. ' +
+  'Strings starting with `= + - @`, tab or CR get a leading `\'` (CSV injection). The policy\'s legal context is in the ' +
+  '`x-bbk-legal-context` header (JSON).';
 
 /** The Consumer API: the catalog as the consumer's policy lets them see it. */
 @ApiTags('catalog')
@@ -22,28 +35,46 @@ export class ConsumerController {
   constructor(
     private readonly contexts: ConsumerContextResolver,
     private readonly catalog: CatalogReader,
+    private readonly entityTypes: EntityTypeDirectory,
     private readonly webhooks: WebhookClient,
+    @Inject(SERVICE_CONFIG) private readonly config: ConsumerQueryConfig,
   ) {}
 
   @Get('catalog')
-  @ApiOperation({ summary: 'Query the whole catalog with a Mongo-like query (q, URL-encoded JSON); no q means no records' })
+  @ApiOperation({
+    summary: 'Query the whole catalog with a Mongo-like query (q, URL-encoded JSON); no q means no records',
+    description: `${CSV_DESCRIPTION} CSV columns: id, url, type, name, entity (JSON), instance (JSON).`,
+  })
+  @ApiProduces('application/json', 'text/csv')
   @ApiQuery({ name: 'q', required: false })
   @ApiQuery({ name: 'limit', required: false })
   @ApiQuery({ name: 'offset', required: false })
+  @ApiQuery({ name: 'format', required: false, enum: ['json', 'csv'] })
   async query(@Query() params: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res() response: Response, @Urls() urls: ResourceUrls) {
     const text = typeof params.q === 'string' && params.q !== '' ? params.q : '{}';
     const { page, errors } = this.contexts.page(params.limit, params.offset);
+    const csv = wantsCsv(request, params, errors);
     let query: Record<string, unknown> = {};
     try {
       query = parseQuery(text) as Record<string, unknown>;
     } catch (error) {
       if (!(error instanceof QueryError)) throw error;
-      errors.unshift({ name: 'policy.data_segment.segment_query', index: null, reason: error.reason });
+      errors.unshift({ name: QueryError.ERROR_NAME, index: null, reason: error.reason });
     }
     if (errors.length > 0) throw ApiError.badRequest(errors);
     const context = await this.context(request);
-    const rows = await this.catalog.query(context.visibility, query, page);
-    send(response, context, rows.map((row) => instanceBrief(urls, row, context.policy.policy.legal_context)));
+    const legal = context.policy.policy.legal_context;
+    if (csv) {
+      const view = catalogCsv(urls, context.policy.policy.data_segment?.field_masks);
+      return streamCsv(response, {
+        ...view,
+        ...this.csvPaging(params, page),
+        filename: 'catalog.csv',
+        headers: { ...context.headers, ...legalHeader(legal) },
+        read: (batch) => this.catalog.queryRecords(context.visibility, query, batch),
+      });
+    }
+    sendJson(response, context, await this.catalog.queryJson(context.visibility, query, page, { base: urls.base, legal }));
   }
 
   @Get('entity')
@@ -52,11 +83,21 @@ export class ConsumerController {
     const { page, errors } = this.contexts.page(params.limit, params.offset);
     if (errors.length > 0) throw ApiError.badRequest(errors);
     const context = await this.context(request);
-    send(response, context, (await this.catalog.types(context.visibility, page)).map((type) => typeBrief(urls, type)));
+    send(response, context, (await this.catalog.typesVisible(context.visibility, page)).map((type) => typeBrief(urls, type)));
   }
 
   @Get('entity/:type')
-  @ApiOperation({ summary: 'Records of one entity type, in insertion order' })
+  @ApiOperation({
+    summary: 'Records of one entity type, in insertion order',
+    description:
+      `${CSV_DESCRIPTION} CSV columns: id, url, type, name, then one per top-level property the entity type's JSON Schema ` +
+      'declares, in alphabetical order, less the masked ones (properties it does not declare are not exported; a type that declares ' +
+      'none gets one `entity` column holding the whole entity as JSON).',
+  })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'offset', required: false })
+  @ApiQuery({ name: 'format', required: false, enum: ['json', 'csv'] })
   async list(
     @Param('type') type: string,
     @Query() params: Record<string, unknown>,
@@ -65,10 +106,23 @@ export class ConsumerController {
     @Urls() urls: ResourceUrls,
   ) {
     const { page, errors } = this.contexts.page(params.limit, params.offset);
+    const csv = wantsCsv(request, params, errors);
     if (errors.length > 0) throw ApiError.badRequest(errors);
     const context = await this.context(request);
-    const rows = await this.catalog.list(context.visibility, type.toLowerCase(), page);
-    send(response, context, rows.map((row) => instanceBrief(urls, row, context.policy.policy.legal_context)));
+    const slug = type.toLowerCase();
+    const legal = context.policy.policy.legal_context;
+    if (csv) {
+      const declared = (storable(slug) ? await this.entityTypes.bySlug(slug, { fresh: true }) : null)?.properties ?? [];
+      const view = entityCsv(urls, slug, declared, context.policy.policy.data_segment?.field_masks);
+      return streamCsv(response, {
+        ...view,
+        ...this.csvPaging(params, page),
+        filename: `${slug.replace(/[^a-z0-9-]/g, '_') || 'entity'}.csv`,
+        headers: { ...context.headers, ...legalHeader(legal) },
+        read: (batch) => (storable(slug) ? this.catalog.listRecords(context.visibility, slug, batch) : Promise.resolve([])),
+      });
+    }
+    sendJson(response, context, storable(slug) ? await this.catalog.listJson(context.visibility, slug, page, { base: urls.base, legal }) : '[]');
   }
 
   @Get('entity/:type/:id')
@@ -81,7 +135,7 @@ export class ConsumerController {
     @Urls() urls: ResourceUrls,
   ) {
     const context = await this.context(request);
-    const row = await this.catalog.find(context.visibility, type.toLowerCase(), id.toLowerCase());
+    const row = await this.find(context, type, id);
     if (!row) throw ApiError.notFound();
     const extra = row.webhook ? await this.webhooks.getJson(`${row.webhook}/entity/${row.type}/${encodeURIComponent(row.vendor_id)}`) : undefined;
     const { legal_context: legal, data_segment: segment } = context.policy.policy;
@@ -101,7 +155,7 @@ export class ConsumerController {
     const { paging, errors } = timeseriesPaging(params);
     if (errors.length > 0) throw ApiError.badRequest(errors);
     const context = await this.context(request);
-    const row = await this.catalog.find(context.visibility, type.toLowerCase(), id.toLowerCase());
+    const row = await this.find(context, type, id);
     const series = tsid.toLowerCase();
     if (!row || !Object.prototype.hasOwnProperty.call(row.document.timeseries ?? {}, series)) throw ApiError.notFound();
     let points: unknown = [];
@@ -113,6 +167,22 @@ export class ConsumerController {
     send(response, context, points);
   }
 
+  /** The record a path names, if visible (a path PostgreSQL could not even take as text names nothing). */
+  private find(context: ConsumerContext, type: string, id: string): Promise<RecordRow | null> {
+    if (!storable(type) || !storable(id)) return Promise.resolve(null);
+    return this.catalog.find(context.visibility, type.toLowerCase(), id.toLowerCase());
+  }
+
+  /** CSV exports everything unless `limit` or `offset` is given; with `limit`, just that page. */
+  private csvPaging(params: Record<string, unknown>, page: Page): { limit?: number; offset: number; batchSize: number } {
+    const given = (value: unknown) => typeof value === 'string' && value !== '';
+    return {
+      limit: given(params.limit) ? page.limit : undefined,
+      offset: given(params.offset) ? page.offset : 0,
+      batchSize: this.config.CSV_BATCH_SIZE,
+    };
+  }
+
   private async context(request: AuthenticatedRequest): Promise<ConsumerContext> {
     const connectors = request.headers[CONNECTORS_HEADER];
     return this.contexts.resolve(request.auth?.context ?? '', Array.isArray(connectors) ? connectors.join(',') : connectors);
@@ -121,4 +191,34 @@ export class ConsumerController {
 
 function send(response: Response, context: ConsumerContext, body: unknown): void {
   response.set(context.headers).json(body);
+}
+
+/** JSON already serialised (instance briefs built by PostgreSQL). */
+function sendJson(response: Response, context: ConsumerContext, json: string): void {
+  response.set(context.headers).type('json').send(json);
+}
+
+/** `?format=csv|json` wins; otherwise `Accept` decides (JSON unless text/csv is preferred). Other formats are a 400. */
+function wantsCsv(request: Request, params: Record<string, unknown>, errors: FieldError[]): boolean {
+  const format = params.format;
+  if (format !== undefined && format !== '') {
+    if (format === 'csv') return true;
+    if (format === 'json') return false;
+    errors.push({ name: 'format', index: null, reason: 'must be one of json, csv' });
+    return false;
+  }
+  const accept = request.headers.accept;
+  if (!accept || !/text\/csv/i.test(accept)) return false;
+  return request.accepts(['application/json', 'text/csv']) === 'text/csv';
+}
+
+/** Text PostgreSQL can store: path parameters are percent-decoded, so they may hold NUL. */
+function storable(value: string): boolean {
+  return !value.includes('\u0000');
+}
+
+/** The legal context as an ASCII-safe JSON header value. */
+function legalHeader(legal: unknown): Record<string, string> {
+  const json = JSON.stringify(legal ?? []).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return { [LEGAL_HEADER]: json };
 }

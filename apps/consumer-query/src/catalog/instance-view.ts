@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { PolicyDocument } from '@odb/persistence';
 import { ResourceUrls } from '@odb/platform';
-import { RecordRow, TypeRow } from './catalog-reader';
+import { BriefRow, RecordRow, TypeRow } from './catalog-reader';
 
 export type Legal = PolicyDocument['legal_context'];
 
@@ -11,8 +11,9 @@ export function typeBrief(urls: ResourceUrls, type: TypeRow) {
   return { id: type.slug, url: urls.to('entity', type.slug), name: type.name, description: type.description };
 }
 
-export function instanceBrief(urls: ResourceUrls, row: RecordRow, legal: Legal) {
-  return { id: row.public_id, url: urls.to('entity', row.type, row.public_id), type: row.type, name: row.document.name, legal };
+/** `name` is the record's (the same as its document's: contributor-ingest writes both from the record). */
+export function instanceBrief(urls: ResourceUrls, row: BriefRow, legal: Legal) {
+  return { id: row.public_id, url: urls.to('entity', row.type, row.public_id), type: row.type, name: row.name, legal };
 }
 
 /**
@@ -37,13 +38,7 @@ export function instanceFull(
     if (isObject(extra.entity)) Object.assign(entity, extra.entity);
     if (isObject(extra.instance)) Object.assign(instance, extra.instance);
   }
-  const sections: Record<string, Record<string, unknown>> = { entity, instance };
-  for (const mask of masks) {
-    const parts = typeof mask === 'string' ? mask.trim().split('.') : [];
-    if (parts.length !== 3) continue;
-    const [type, section, field] = parts;
-    if (type === row.type && (section === 'entity' || section === 'instance') && field) delete sections[section][field];
-  }
+  applyMasks(row.type, { entity, instance }, masks);
   return {
     id: row.public_id,
     url: urls.to('entity', row.type, row.public_id),
@@ -53,6 +48,68 @@ export function instanceFull(
     instance: rewriteLinks(urls, instance),
     timeseries,
     legal,
+  };
+}
+
+/**
+ * Field masks `<type>.<section>.<field>`: removes top-level `field` from
+ * `section` (`entity` or `instance`) of records of `type`; badly formed masks
+ * are ignored (BitBroker's rules).
+ */
+export function applyMasks(type: string, sections: { entity?: Record<string, unknown>; instance?: Record<string, unknown> }, masks: unknown[] = []): void {
+  for (const mask of masks) {
+    const parts = typeof mask === 'string' ? mask.trim().split('.') : [];
+    if (parts.length !== 3) continue;
+    const [maskType, section, field] = parts;
+    if (maskType === type && (section === 'entity' || section === 'instance') && field) delete sections[section]?.[field];
+  }
+}
+
+/** The entity fields a policy's masks hide for one type. */
+export function maskedFields(type: string, section: 'entity' | 'instance', masks: unknown[] = []): Set<string> {
+  const hidden = new Set<string>();
+  for (const mask of masks) {
+    const parts = typeof mask === 'string' ? mask.trim().split('.') : [];
+    if (parts.length === 3 && parts[0] === type && parts[1] === section && parts[2]) hidden.add(parts[2]);
+  }
+  return hidden;
+}
+
+/**
+ * CSV of `GET /entity/:type`: id, url, type, name, then one column per
+ * top-level property the type's schema declares (alphabetical, less the masked ones), or a
+ * single `entity` column (JSON) when it declares none. `bbk://` links are
+ * rewritten as in the full instance; nested values are JSON.
+ */
+export function entityCsv(urls: ResourceUrls, type: string, declared: string[], masks: unknown[] = []) {
+  const hidden = maskedFields(type, 'entity', masks);
+  const properties = declared.filter((property) => !hidden.has(property));
+  const whole = declared.length === 0;
+  return {
+    columns: ['id', 'url', 'type', 'name', ...(whole ? ['entity'] : properties)],
+    row: (row: RecordRow): unknown[] => {
+      const entity = isObject(row.document.entity) ? row.document.entity : {};
+      const base = [row.public_id, urls.to('entity', row.type, row.public_id), row.type, row.document.name];
+      if (whole) {
+        const shown = { ...entity };
+        applyMasks(row.type, { entity: shown }, masks);
+        return [...base, rewriteLinks(urls, shown)];
+      }
+      return [...base, ...properties.map((property) => rewriteLinks(urls, entity[property]))];
+    },
+  };
+}
+
+/** CSV of `GET /catalog`: id, url, type, name, entity and instance (JSON, masks applied, links rewritten). */
+export function catalogCsv(urls: ResourceUrls, masks: unknown[] = []) {
+  return {
+    columns: ['id', 'url', 'type', 'name', 'entity', 'instance'],
+    row: (row: RecordRow): unknown[] => {
+      const entity = { ...(isObject(row.document.entity) ? row.document.entity : {}) };
+      const instance = { ...(isObject(row.document.instance) ? row.document.instance : {}) };
+      applyMasks(row.type, { entity, instance }, masks);
+      return [row.public_id, urls.to('entity', row.type, row.public_id), row.type, row.document.name, rewriteLinks(urls, entity), rewriteLinks(urls, instance)];
+    },
   };
 }
 

@@ -1,0 +1,272 @@
+import { ApiClient, TestEnvironment, describeWithInfrastructure, waitFor } from '@odb/testing';
+import { fieldIndexExpressions } from '@odb/query';
+import { CatalogDatabase } from '../src/catalog/catalog-database';
+import { segmentScope, takeEqualities, takeType } from '../src/catalog/query-shape';
+import { describe as describeType } from '../src/catalog/entity-types';
+import { indexedProperties, planIndexes } from '../src/indexes/type-index-plan';
+import {
+  ConsumerPlatform,
+  consumerAs,
+  createConnector,
+  createPolicy,
+  createType,
+  expectStatus,
+  publicId,
+  q,
+  startConsumerPlatform,
+  typeIndexes,
+  upsert,
+  waitForTypeIndexes,
+} from './consumer.support';
+
+jest.setTimeout(180_000);
+
+const PLACE_SCHEMA = {
+  type: 'object',
+  properties: {
+    code: { type: 'string' },
+    population: { type: 'integer', minimum: 0 },
+    elevation: { type: ['number', 'null'] },
+    open: { type: 'boolean' },
+    kind: { enum: ['town', 'village'] },
+    location: { type: 'object', properties: { type: { const: 'Point' }, coordinates: { type: 'array' } } },
+    area: { $ref: 'https://geojson.org/schema/Point.json' },
+    tags: { type: 'array' },
+    'bad name': { type: 'string' },
+  },
+};
+
+/** What the coordinator accepts (it refuses unresolvable $refs): the same less `area`. */
+const { area: _area, ...SERVED_PROPERTIES } = PLACE_SCHEMA.properties;
+const SERVED_SCHEMA = { type: 'object', properties: SERVED_PROPERTIES };
+
+describe('type index plan', () => {
+  it('indexes declared numbers (json), strings (text) and GeoJSON points (geography and point), nothing else', () => {
+    expect(indexedProperties(PLACE_SCHEMA).map((property) => [property.name, property.kinds])).toEqual([
+      ['area', ['geography', 'point']],
+      ['code', ['text']],
+      ['elevation', ['json']],
+      ['kind', ['text']],
+      ['location', ['geography', 'point']],
+      ['population', ['json']],
+    ]);
+    expect(indexedProperties(PLACE_SCHEMA, 2).map((property) => property.name)).toEqual(['area', 'code']);
+    expect(indexedProperties({})).toEqual([]);
+    expect(indexedProperties({ properties: 'nonsense' })).toEqual([]);
+  });
+
+  it('plans partial indexes on the exact expressions the compiler generates, with deterministic names', () => {
+    const plan = planIndexes({ id: 7, schema: PLACE_SCHEMA });
+    expect(plan).toHaveLength(8);
+    expect(planIndexes({ id: 7, schema: PLACE_SCHEMA })).toEqual(plan);
+    const population = plan.find((index) => index.property === 'population')!;
+    expect(population.name).toMatch(/^record_et_7_json_[0-9a-f]{12}$/);
+    expect(population.create).toBe(
+      `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${population.name} ON record USING btree ((${fieldIndexExpressions('document', 'entity.population').json})) WHERE entity_type_id = 7`,
+    );
+    const location = plan.filter((index) => index.property === 'location');
+    expect(location.map((index) => index.create.includes('USING gist'))).toEqual([true, true]);
+    expect(location[0].create).toContain(fieldIndexExpressions('document', 'entity.location').geography);
+    // Another type, other names.
+    expect(planIndexes({ id: 8, schema: PLACE_SCHEMA }).map((index) => index.name)).not.toContain(population.name);
+  });
+});
+
+describe('query shape', () => {
+  it('takes a top-level type equality out of a query', () => {
+    expect(takeType({ type: 'place', 'entity.code': 'x' })).toEqual({ type: 'place', rest: { 'entity.code': 'x' } });
+    expect(takeType({ type: { $eq: 'place' } })).toEqual({ type: 'place', rest: {} });
+    expect(takeType({ type: { $ne: 'place' } })).toEqual({ rest: { type: { $ne: 'place' } } });
+    expect(takeType({ type: 5 })).toEqual({ rest: { type: 5 } });
+    expect(takeType({ $or: [{ type: 'place' }] })).toEqual({ rest: { $or: [{ type: 'place' }] } });
+  });
+
+  it('says when a segment lets a whole type through', () => {
+    expect(segmentScope({})).toEqual({ all: true });
+    expect(segmentScope({ type: 'place' })).toEqual({ type: 'place' });
+    expect(segmentScope({ type: 'place', 'entity.x': 1 })).toBeNull();
+    expect(segmentScope({ 'entity.x': 1 })).toBeNull();
+  });
+
+  it('turns top-level scalar equalities on indexed properties of the right kind into equalities on the indexed expressions', () => {
+    const type = describeType({ id: 3, slug: 'place', schema: PLACE_SCHEMA });
+    const take = (query: Record<string, unknown>) => {
+      const { conditions, rest } = takeEqualities(query, type);
+      return { conditions: conditions.map((condition) => condition.render(1)), rest };
+    };
+    const code = fieldIndexExpressions('r.document', 'entity.code');
+    expect(take({ 'entity.code': 'P1', 'entity.population': 5, 'entity.elevation': { $eq: 1.5 }, name: 'x' })).toEqual({
+      conditions: [
+        { sql: `(${code.text} = $1::text AND jsonb_typeof(${code.json}) = 'string')`, params: ['P1'] },
+        { sql: `${fieldIndexExpressions('r.document', 'entity.population').json} = $1::jsonb`, params: ['5'] },
+        { sql: `${fieldIndexExpressions('r.document', 'entity.elevation').json} = $1::jsonb`, params: ['1.5'] },
+      ],
+      rest: { name: 'x' },
+    });
+    const untouched = { 'entity.code': 5, 'entity.population': 'five', 'entity.open': true, 'entity.tags': ['a'], 'entity.code.deeper': 'x', 'entity.kind': null };
+    expect(take(untouched)).toEqual({ conditions: [], rest: untouched });
+    expect(take({ 'entity.population': { $gt: 5 } })).toEqual({ conditions: [], rest: { 'entity.population': { $gt: 5 } } });
+  });
+});
+
+/**
+ * The per-type indexes in a running service: built when a type is created,
+ * rebuilt when its schema changes, dropped with it, and used by the catalog
+ * queries (checked with EXPLAIN on the SQL the service really runs).
+ */
+describeWithInfrastructure('consumer-query: per-type indexes', () => {
+  let env: TestEnvironment;
+  let platform: ConsumerPlatform;
+  let consumer: ApiClient;
+
+  beforeAll(async () => {
+    env = await TestEnvironment.create();
+    platform = await startConsumerPlatform(env);
+    await createType(platform.admin, 'place', { schema: SERVED_SCHEMA });
+    await createType(platform.admin, 'plain');
+    const gazetteer = await createConnector(platform.admin, 'place', 'gazetteer');
+    await upsert(
+      platform.contributor,
+      gazetteer,
+      Array.from({ length: 3000 }, (_, i) => ({
+        id: `p${i}`,
+        name: `Place ${i}`,
+        entity: {
+          code: `C${String(i).padStart(5, '0')}`,
+          population: i * 10,
+          elevation: i % 7 === 0 ? null : i / 3,
+          kind: i % 2 ? 'town' : 'village',
+          location: { type: 'Point', coordinates: [-5 + (i % 100) / 10, 42 + Math.floor(i / 100) / 4] },
+        },
+      })),
+    );
+    await createPolicy(platform.admin, 'all');
+    await createPolicy(platform.admin, 'places', { segment: { type: 'place' } });
+    consumer = consumerAs(platform.api, 'all');
+  });
+
+  afterAll(async () => {
+    await platform?.close();
+    await env?.dispose();
+  });
+
+  it('builds the planned indexes when a type is created (none for a type without declared properties)', async () => {
+    const indexes = await waitForTypeIndexes(platform.db, 'place', 6);
+    const [{ id }] = (await platform.db.query(`SELECT id FROM entity_type WHERE slug = 'place'`)).rows;
+    expect(indexes.map((index) => index.name).sort()).toEqual(planIndexes({ id, schema: SERVED_SCHEMA }).map((index) => index.name).sort());
+    for (const index of indexes) expect(index.definition).toContain(`WHERE (entity_type_id = ${id})`);
+    expect(await typeIndexes(platform.db, 'plain')).toEqual([]);
+  });
+
+  async function plan(query: Record<string, unknown>): Promise<string> {
+    const db = platform.consumer.app.get(CatalogDatabase);
+    const spy = jest.spyOn(db, 'query');
+    try {
+      expect((await consumer.get(q(query))).status).toBe(200);
+      const [text, values] = spy.mock.calls.find(([sql]) => sql.includes('ORDER BY r.id'))!;
+      const client = await db.connect();
+      try {
+        // The tables are small: forbid the plain scans so that the cheapest index on a condition must show.
+        await client.query('SET enable_seqscan = off; SET enable_indexscan = off');
+        const { rows } = await client.query(`EXPLAIN ${text}`, values);
+        return rows.map((row) => row['QUERY PLAN']).join('\n');
+      } finally {
+        await client.query('RESET enable_seqscan; RESET enable_indexscan');
+        client.release();
+      }
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it('serves range, $in, equality and geo conditions of a typed catalog query from them', async () => {
+    const index = async (kind: string, property: string) => {
+      const [{ id }] = (await platform.db.query(`SELECT id FROM entity_type WHERE slug = 'place'`)).rows;
+      return planIndexes({ id, schema: SERVED_SCHEMA }).find((planned) => planned.kind === kind && planned.property === property)!.name;
+    };
+    await waitForTypeIndexes(platform.db, 'place', 6);
+    await platform.db.query('ANALYZE record');
+    expect(await plan({ type: 'place', 'entity.population': { $gte: 100, $lt: 200 } })).toContain(await index('json', 'population'));
+    expect(await plan({ type: 'place', 'entity.population': { $in: [10, 20, 30] } })).toContain(await index('json', 'population'));
+    expect(await plan({ type: 'place', 'entity.code': { $gt: 'C02990' } })).toContain(await index('text', 'code'));
+    expect(await plan({ type: 'place', 'entity.code': 'C00042' })).toContain(await index('text', 'code'));
+    expect(
+      await plan({ type: 'place', 'entity.location': { $near: { $geometry: { type: 'Point', coordinates: [-4, 42] }, $max: 5000 } } }),
+    ).toContain(await index('geography', 'location'));
+    const square = { type: 'Polygon', coordinates: [[[-5, 42], [-4.9, 42], [-4.9, 42.1], [-5, 42.1], [-5, 42]]] };
+    expect(await plan({ type: 'place', 'entity.location': { $within: { $geometry: square } } })).toContain(await index('point', 'location'));
+  });
+
+  it('answers rewritten equalities exactly as containment would, whatever the stored values', async () => {
+    // Values the schema forbids, as records written under an earlier schema would hold: written directly.
+    const edges = await createConnector(platform.admin, 'place', 'edges');
+    const records = [
+      { id: 'e1', name: 'string 5', entity: { code: '5', population: 5 } },
+      { id: 'e2', name: 'number 5', entity: { code: 5, population: 5.0 } },
+      { id: 'e3', name: 'array', entity: { code: ['5'], population: [5] } },
+      { id: 'e4', name: 'object', entity: { code: { value: '5' }, population: { value: 5 } } },
+      { id: 'e5', name: 'text 5', entity: { code: 'C5', population: '5' } },
+      { id: 'e6', name: 'nothing', entity: {} },
+      { id: 'e7', name: 'bool', entity: { code: true, population: false } },
+    ];
+    for (const record of records) {
+      await platform.db.query(
+        `INSERT INTO record (public_id, connector_id, entity_type_id, vendor_id, name, document)
+         SELECT $1, c.id, c.entity_type_id, $2, $3, $4 FROM connector c WHERE c.contribution_id = $5`,
+        [publicId(edges.id, record.id), record.id, record.name, { ...record, type: 'place', timeseries: {} }, edges.id],
+      );
+    }
+    for (const condition of [
+      { 'entity.code': '5' },
+      { 'entity.code': { $eq: '5' } },
+      { 'entity.code': 'C5' },
+      { 'entity.population': 5 },
+      { 'entity.population': 5.0 },
+      { 'entity.population': { $eq: 5 } },
+      { 'entity.population': '5' },
+      { 'entity.code': '5', 'entity.population': 5 },
+    ]) {
+      // Untyped, the query library's containment decides; typed, the rewritten equality.
+      const untyped = (await consumer.get(q(condition))).body.map((item: { name: string }) => item.name);
+      const typed = (await consumer.get(q({ type: 'place', ...condition }))).body.map((item: { name: string }) => item.name);
+      expect({ condition, typed }).toEqual({ condition, typed: untyped });
+    }
+    expect((await consumer.get(q({ type: 'place', 'entity.code': '5' }))).body.map((item: { name: string }) => item.name)).toEqual(['string 5']);
+    expect((await consumer.get(q({ type: 'place', 'entity.population': 5 }))).body.map((item: { name: string }) => item.name)).toEqual(['string 5', 'number 5']);
+  });
+
+  it("answers the same with the type taken from the query or from the segment", async () => {
+    const asked = (await consumer.get(q({ type: 'place', 'entity.population': { $gte: 0, $lt: 50 } }))).body;
+    expect(asked.map((item: { name: string }) => item.name)).toEqual(['Place 0', 'Place 1', 'Place 2', 'Place 3', 'Place 4', 'string 5', 'number 5']);
+    expect((await consumerAs(platform.api, 'places').get(q({ 'entity.population': { $gte: 0, $lt: 50 } }))).body).toEqual(
+      asked.map((item: object) => ({ ...item, legal: [] })),
+    );
+    expect((await consumerAs(platform.api, 'places').get(q({ type: 'plain' }))).body).toEqual([]);
+  });
+
+  it('follows schema changes: new properties get indexes, dropped ones lose them', async () => {
+    const schema = { type: 'object', properties: { code: { type: 'string' }, rank: { type: 'number' } } };
+    await expectStatus(
+      platform.admin.put('/entity/place', { name: 'place', description: 'The place type', schema, timeseries: {} }),
+      204,
+      'updating the type',
+    );
+    const [{ id }] = (await platform.db.query(`SELECT id FROM entity_type WHERE slug = 'place'`)).rows;
+    const expected = planIndexes({ id, schema }).map((index) => index.name).sort();
+    await waitFor(async () => JSON.stringify((await typeIndexes(platform.db, 'place')).map((index) => index.name).sort()) === JSON.stringify(expected), {
+      timeoutMs: 30_000,
+      what: 'indexes of the new schema',
+    });
+    // Queries still answer (code kept its index, population lost it).
+    expect((await consumer.get(q({ type: 'place', 'entity.population': { $gte: 0, $lt: 20 } }))).body).toHaveLength(4);
+  });
+
+  it('drops the indexes of a deleted type', async () => {
+    await expectStatus(platform.admin.delete('/entity/place'), 204, 'deleting the type');
+    await waitFor(async () => (await platform.db.query(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname LIKE 'record\\_et\\_%'`)).rows[0].n === 0, {
+      timeoutMs: 30_000,
+      what: 'no managed index left',
+    });
+    expect((await consumer.get(q({ type: 'place' }))).body).toEqual([]);
+  });
+});

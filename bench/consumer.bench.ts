@@ -1,0 +1,448 @@
+import { createHash } from 'crypto';
+import { mkdtempSync, readFileSync } from 'fs';
+import { Agent, request } from 'http';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Client } from 'pg';
+import { RunningService, startServiceProcess, waitFor } from '@odb/testing';
+import { Benchmark, BenchmarkResult, percentile, target } from './harness';
+
+/**
+ * The Consumer API on a million records of one entity type.
+ *
+ * Set-up: the entity type, its connector (promoted to live) and a policy go
+ * through the real coordinator API; the 1,000,000 records are then written by
+ * one `INSERT … SELECT generate_series` per 100,000 straight into the
+ * `record` table (the same columns and document shape contributor-ingest
+ * writes). The load bypasses the Contributor API on purpose: its speed is
+ * benchmarked on its own, and pushing a million records through it would
+ * only make this benchmark slow.
+ *
+ * Measured: consumer-query as a real process (NODE_ENV=production,
+ * AUTH_MODE=local), 10 concurrent keep-alive HTTP clients in this process,
+ * for each scenario a warm-up then a fixed duration: requests/s, p50 and p99
+ * latency, and the service's peak RSS.
+ *
+ * Environment: BENCH_CONSUMER_RECORDS (default 1000000),
+ * BENCH_CONSUMER_SECONDS per scenario (default 10), BENCH_CONSUMER_CLIENTS (10),
+ * BENCH_CONSUMER_SCENARIOS (comma-separated names, default all),
+ * BENCH_CONSUMER_NODE_OPTIONS (default `--max-old-space-size=192`).
+ */
+
+const SLUG = 'place';
+const POLICY = 'everything';
+const CONNECTOR = 'gazetteer';
+/** A country-size area (about 1,000 km × 1,000 km, mainland France). */
+const AREA = { west: -4.5, east: 7.5, south: 43.0, north: 51.0 };
+const CATEGORIES = 1000;
+
+export const placeType = {
+  name: 'Places',
+  description: 'Named places with a location, for the consumer benchmark',
+  schema: {
+    type: 'object',
+    properties: {
+      code: { type: 'string' },
+      category: { type: 'string' },
+      population: { type: 'integer', minimum: 0 },
+      elevation: { type: 'number' },
+      rating: { type: 'number' },
+      open: { type: 'boolean' },
+      description: { type: 'string' },
+      location: {
+        type: 'object',
+        properties: { type: { const: 'Point' }, coordinates: { type: 'array', items: { type: 'number' } } },
+        required: ['type', 'coordinates'],
+      },
+    },
+  },
+  timeseries: {},
+};
+
+interface Scenario {
+  name: string;
+  /** The next request path (under the API base). */
+  next: () => string;
+}
+
+export const consumerBenchmark: Benchmark = {
+  name: 'consumer',
+  description: 'Consumer API on 1,000,000 records of one entity type, 10 concurrent clients',
+  async run(context) {
+    const total = Number(process.env.BENCH_CONSUMER_RECORDS ?? 1_000_000);
+    const seconds = Number(process.env.BENCH_CONSUMER_SECONDS ?? 10);
+    const clients = Number(process.env.BENCH_CONSUMER_CLIENTS ?? 10);
+    const notes: string[] = [];
+    const figures: BenchmarkResult['figures'] = {};
+
+    // 1. Type, connector and policy through the coordinator API.
+    const tokenFile = join(mkdtempSync(join(tmpdir(), 'odb-bench-')), 'bootstrap.token');
+    const coordinator = await startServiceProcess(
+      'coordinator',
+      context.serviceEnv({ NODE_ENV: 'development', AUTH_MODE: 'local', BOOTSTRAP_TOKEN_FILE: tokenFile, LOG_LEVEL: 'warn' }),
+      { timeoutMs: 60_000 },
+    );
+    let contributionId: string;
+    try {
+      contributionId = await setUpCatalog(`${coordinator.url}/v1`);
+    } finally {
+      await coordinator.stop();
+    }
+
+    // 2. The records, by SQL.
+    const db = new Client({ connectionString: context.databaseUrl });
+    await db.connect();
+    let consumer: RunningService | undefined;
+    try {
+      const loadStarted = Date.now();
+      await loadRecords(db, contributionId, total);
+      const loadSeconds = (Date.now() - loadStarted) / 1000;
+      figures.load_records_per_second = { value: Math.round(total / loadSeconds), unit: 'records/s' };
+      const vacuumStarted = Date.now();
+      await db.query('VACUUM ANALYZE record');
+      figures.vacuum_analyze_seconds = { value: round((Date.now() - vacuumStarted) / 1000), unit: 's' };
+      const [{ size }] = (await db.query(`SELECT pg_total_relation_size('record') AS size`)).rows;
+      figures.record_table_total_size = { value: Math.round(Number(size) / 2 ** 20), unit: 'MiB' };
+
+      // 3. consumer-query as a real process; it builds the entity type's indexes when it starts.
+      const indexStarted = Date.now();
+      // V8 sizes its heap from the machine's memory (24 GB here) and then collects lazily: without a cap the
+      // RSS of a busy process grows far past its live heap (~65 MB). Deployments should set the same cap.
+      const nodeOptions = process.env.BENCH_CONSUMER_NODE_OPTIONS ?? '--max-old-space-size=192';
+      consumer = await startServiceProcess(
+        'consumer-query',
+        context.serviceEnv({ NODE_ENV: 'production', AUTH_MODE: 'local', LOG_LEVEL: 'warn', NODE_OPTIONS: nodeOptions }),
+        { timeoutMs: 60_000 },
+      );
+      notes.push(`consumer-query started with NODE_OPTIONS=${nodeOptions || '(none)'}`);
+      const built = await waitForTypeIndexes(db, consumer);
+      if (built !== undefined) {
+        figures.type_indexes = { value: built, unit: 'indexes' };
+        figures.type_index_build_seconds = { value: round((Date.now() - indexStarted) / 1000), unit: 's' };
+      }
+      const pid = consumer.process.pid!;
+      let peakRss = rssMiB(pid);
+      const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMiB(pid))), 200);
+
+      const base = `${consumer.url}/v1`;
+      const agent = new Agent({ keepAlive: true, maxSockets: clients });
+      const headers = { 'x-bbk-audience': POLICY, accept: 'application/json' };
+      await checkAnswers(base, agent, headers, contributionId, total);
+
+      const random = mulberry32(42);
+      const pick = (n: number) => Math.floor(random() * n);
+      const point = () => [AREA.west + random() * (AREA.east - AREA.west), AREA.south + random() * (AREA.north - AREA.south)];
+      const q = (query: unknown) => `/catalog?q=${encodeURIComponent(JSON.stringify(query))}`;
+      const scenarios: Scenario[] = [
+        { name: 'get', next: () => `/entity/${SLUG}/${publicId(contributionId, vendorId(1 + pick(total)))}` },
+        { name: 'list_deep', next: () => `/entity/${SLUG}?limit=250&offset=${pick(Math.max(1, total - 249))}` },
+        { name: 'catalog_eq', next: () => q({ type: SLUG, 'entity.category': `category-${pick(CATEGORIES)}` }) },
+        {
+          name: 'catalog_range',
+          next: () => {
+            const low = pick(1_000_000 - 1_000);
+            return q({ type: SLUG, 'entity.population': { $gte: low, $lt: low + 1_000 } });
+          },
+        },
+        {
+          name: 'near_10km',
+          next: () => q({ type: SLUG, 'entity.location': { $near: { $geometry: { type: 'Point', coordinates: point() }, $max: 10_000 } } }),
+        },
+        // Not targets: the same queries without the type, and an equality on a nearly unique value.
+        { name: 'catalog_eq_untyped', next: () => q({ 'entity.category': `category-${pick(CATEGORIES)}` }) },
+        {
+          name: 'catalog_range_untyped',
+          next: () => {
+            const low = pick(1_000_000 - 1_000);
+            return q({ 'entity.population': { $gte: low, $lt: low + 1_000 } });
+          },
+        },
+        {
+          name: 'catalog_range_5k',
+          next: () => {
+            const low = pick(1_000_000 - 5_000);
+            return q({ type: SLUG, 'entity.population': { $gte: low, $lt: low + 5_000 } });
+          },
+        },
+        { name: 'catalog_range_open', next: () => q({ type: SLUG, 'entity.population': { $gte: pick(900_000) } }) },
+        { name: 'list_first_page', next: () => `/entity/${SLUG}?limit=250` },
+        { name: 'catalog_eq_code', next: () => q({ type: SLUG, 'entity.code': code(1 + pick(total)) }) },
+      ];
+      const only = (process.env.BENCH_CONSUMER_SCENARIOS ?? '').split(',').filter(Boolean);
+      for (const scenario of scenarios) {
+        if (only.length > 0 && !only.includes(scenario.name)) continue;
+        await load(base, agent, headers, clients, 2, scenario.next); // warm-up
+        const cpuBefore = cpuMs(pid);
+        const result = await load(base, agent, headers, clients, seconds, scenario.next);
+        figures[`${scenario.name}_consumer_cpu`] = { value: Math.round(((cpuMs(pid) - cpuBefore) * 1000) / Math.max(1, result.count)), unit: 'µs/req' };
+        figures[`${scenario.name}_rps`] = { value: Math.round(result.count / result.seconds), unit: 'req/s' };
+        figures[`${scenario.name}_p50`] = { value: round(percentile(result.latencies, 50)), unit: 'ms' };
+        figures[`${scenario.name}_p99`] = { value: round(percentile(result.latencies, 99)), unit: 'ms' };
+        if (result.errors > 0) notes.push(`${scenario.name}: ${result.errors} non-200 answers (${result.firstError})`);
+        process.stdout.write(
+          `  … ${scenario.name}: ${figures[`${scenario.name}_rps`].value} req/s, p50 ${figures[`${scenario.name}_p50`].value} ms, p99 ${figures[`${scenario.name}_p99`].value} ms, ` +
+            `${result.meanItems.toFixed(0)} items/answer, consumer CPU ${figures[`${scenario.name}_consumer_cpu`].value} µs/req, load ${loadAverage()}\n`,
+        );
+      }
+      clearInterval(sampler);
+      agent.destroy();
+      peakRss = Math.max(peakRss, rssMiB(pid));
+      figures.consumer_rss_peak = { value: peakRss, unit: 'MiB' };
+      notes.push(
+        `${total} records of one type loaded by SQL (bypassing the Contributor API); ${clients} concurrent keep-alive clients in the benchmark process, on the same machine as PostgreSQL and the service`,
+      );
+    } finally {
+      await consumer?.stop();
+      await db.end();
+    }
+
+    const targets = [
+      target(figures, 'get_rps', '>=', 3000),
+      target(figures, 'get_p99', '<', 20),
+      target(figures, 'list_deep_p99', '<', 50),
+      target(figures, 'catalog_eq_p99', '<', 50),
+      target(figures, 'catalog_range_p99', '<', 50),
+      target(figures, 'near_10km_p99', '<', 100),
+      target(figures, 'consumer_rss_peak', '<', 300),
+    ].filter((t) => t.figure in figures);
+    return { name: this.name, figures, targets, notes };
+  },
+};
+
+async function setUpCatalog(api: string): Promise<string> {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${api}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+  await call('POST', `/entity/${SLUG}`, placeType);
+  const connector = await call('POST', `/entity/${SLUG}/connector/${CONNECTOR}`, {
+    name: 'Gazetteer',
+    description: 'Generated places',
+    webhook: null,
+    cache: 0,
+  });
+  await call('POST', `/entity/${SLUG}/connector/${CONNECTOR}/live`);
+  await call('POST', `/policy/${POLICY}`, {
+    name: 'Everything',
+    description: 'Every record',
+    policy: {
+      access_control: { enabled: true, quota: { max_number: 86400, interval_type: 'day' }, rate: 250 },
+      data_segment: { segment_query: {}, field_masks: [] },
+      legal_context: [{ type: 'attribution', text: 'Generated', link: 'https://example.org/' }],
+    },
+  });
+  return connector.id as string;
+}
+
+export function vendorId(i: number): string {
+  return `place-${i}`;
+}
+
+export function code(i: number): string {
+  return `P${String(i).padStart(7, '0')}`;
+}
+
+export function publicId(contributionId: string, vendor: string): string {
+  return createHash('sha1').update(`${contributionId}:${vendor}`).digest('hex');
+}
+
+/**
+ * ~400-byte documents as contributor-ingest stores them ({id, name, type,
+ * entity, instance, timeseries}), deterministic from the row number: a code,
+ * one of 1,000 categories, a population (0–1,000,000), numbers, a flag, a
+ * description and a GeoJSON Point spread uniformly over the area.
+ */
+async function loadRecords(db: Client, contributionId: string, total: number): Promise<void> {
+  await db.query('CREATE EXTENSION IF NOT EXISTS pgcrypto');
+  const [{ id: connectorId, entity_type_id: typeId }] = (
+    await db.query(`SELECT id, entity_type_id FROM connector WHERE contribution_id = $1`, [contributionId])
+  ).rows;
+  const chunk = 100_000;
+  for (let from = 1; from <= total; from += chunk) {
+    const to = Math.min(total, from + chunk - 1);
+    await db.query(
+      `INSERT INTO record (public_id, connector_id, entity_type_id, vendor_id, name, document)
+       SELECT encode(digest($1 || ':' || v, 'sha1'), 'hex'), $2, $3, v, n,
+              jsonb_build_object(
+                'id', v, 'name', n, 'type', $4::text,
+                'entity', jsonb_build_object(
+                  'code', 'P' || lpad(i::text, 7, '0'),
+                  'category', 'category-' || (h % ${CATEGORIES}),
+                  'population', (h2 % 1000000),
+                  'elevation', round(((h % 300000) / 100.0)::numeric, 2),
+                  'rating', round(((h2 % 500) / 100.0)::numeric, 2),
+                  'open', (h % 3) = 0,
+                  'description', 'A generated place for the benchmark, number ' || i || ', with a short text of about a hundred characters.',
+                  'location', jsonb_build_object('type', 'Point', 'coordinates', jsonb_build_array(
+                    round((${AREA.west} + (h % 1000003) / 1000003.0 * ${AREA.east - AREA.west})::numeric, 6),
+                    round((${AREA.south} + (h2 % 999983) / 999983.0 * ${AREA.north - AREA.south})::numeric, 6)))),
+                'instance', jsonb_build_object('updated', '2024-01-01T00:00:00Z', 'source', 'generated'),
+                'timeseries', '{}'::jsonb)
+         FROM generate_series($5::int, $6::int) AS i,
+              LATERAL (SELECT 'place-' || i AS v, 'Place ' || i AS n,
+                              abs(hashint4(i))::bigint AS h, abs(hashint4(i + 7919))::bigint AS h2) AS x
+        ORDER BY i`,
+      [contributionId, connectorId, typeId, SLUG, from, to],
+    );
+    process.stdout.write(`  … loaded ${to} records\n`);
+  }
+}
+
+/** Waits until consumer-query has built the entity type's indexes (none expected before it manages them). */
+async function waitForTypeIndexes(db: Client, consumer: RunningService): Promise<number | undefined> {
+  const managed = async () =>
+    (
+      await db.query(
+        `SELECT count(*) FILTER (WHERE i.indisvalid AND i.indisready)::int AS valid, count(*)::int AS all
+           FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+          WHERE c.relname LIKE 'record\\_et\\_%'`,
+      )
+    ).rows[0] as { valid: number; all: number };
+  // Give the service a moment to start its reconciliation, then wait for it to finish.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const building = async () =>
+    (
+      await db.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'CREATE INDEX%' AND state = 'active'`,
+      )
+    ).rows[0].n as number;
+  try {
+    await waitFor(async () => (await building()) === 0 && (await managed()).all === (await managed()).valid, {
+      timeoutMs: 30 * 60_000,
+      intervalMs: 1000,
+      what: 'entity type indexes',
+    });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${consumer.output().slice(-2000)}`);
+  }
+  const { valid } = await managed();
+  if (valid === 0) return undefined;
+  // The service analyses after building; wait for a fresh ANALYZE to be visible.
+  await waitFor(
+    async () =>
+      (await db.query(`SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables WHERE relname = 'record'`)).rows.length > 0,
+    { timeoutMs: 60_000 },
+  );
+  return valid;
+}
+
+/** A few answers checked for content, so that fast does not mean wrong. */
+async function checkAnswers(base: string, agent: Agent, headers: Record<string, string>, contributionId: string, total: number): Promise<void> {
+  const deep = Math.max(0, total - 1000);
+  const page = JSON.parse((await get(base, agent, headers, `/entity/${SLUG}?limit=3&offset=${deep}`)).body);
+  const expected = [deep + 1, deep + 2, deep + 3].map((i) => publicId(contributionId, vendorId(i)));
+  if (JSON.stringify(page.map((item: { id: string }) => item.id)) !== JSON.stringify(expected)) {
+    throw new Error(`offset ${deep} answered ${JSON.stringify(page).slice(0, 300)}`);
+  }
+  const one = JSON.parse((await get(base, agent, headers, `/entity/${SLUG}/${publicId(contributionId, vendorId(7))}`)).body);
+  if (one.entity?.code !== code(7)) throw new Error(`record 7 answered ${JSON.stringify(one).slice(0, 300)}`);
+  const q = encodeURIComponent(JSON.stringify({ type: SLUG, 'entity.code': code(total) }));
+  const found = JSON.parse((await get(base, agent, headers, `/catalog?q=${q}`)).body);
+  if (found.length !== 1 || found[0].id !== publicId(contributionId, vendorId(total))) {
+    throw new Error(`catalog by code answered ${JSON.stringify(found).slice(0, 300)}`);
+  }
+}
+
+function get(base: string, agent: Agent, headers: Record<string, string>, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function load(
+  base: string,
+  agent: Agent,
+  headers: Record<string, string>,
+  clients: number,
+  seconds: number,
+  next: () => string,
+): Promise<{ count: number; errors: number; firstError?: string; latencies: number[]; seconds: number; meanItems: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  let items = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < deadline) {
+        const path = next();
+        const t0 = performance.now();
+        const { status, body } = await get(base, agent, headers, path);
+        latencies.push(performance.now() - t0);
+        if (status !== 200) {
+          errors += 1;
+          firstError ??= `${status} ${path} ${body.slice(0, 200)}`;
+        } else if (body.startsWith('[')) {
+          items += countItems(body);
+        } else {
+          items += 1;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  return { count: latencies.length, errors, firstError, latencies, seconds: elapsed, meanItems: items / Math.max(1, latencies.length) };
+}
+
+/** Items in a JSON array answer of briefs (each has one "url" key), without parsing it. */
+function countItems(body: string): number {
+  return body.match(/"url"\s*:/g)?.length ?? 0;
+}
+
+/** CPU time (user + system) a process has used, in ms (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+function rssMiB(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /VmRSS:\s+(\d+) kB/.exec(status);
+    return match ? Math.round(Number(match[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function loadAverage(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+  } catch {
+    return '?';
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+/** A small seeded PRNG, so that runs ask the same things. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,83 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Deep paging of the Consumer API (owned by consumer-query). BitBroker pages a
+ * type's records by `limit`/`offset` in insertion order (`record.id`);
+ * `OFFSET 900000` would walk 900,000 rows. `record_bucket` counts records per
+ * (entity type, connector, block of 1,024 ids), so the consumer finds the block
+ * holding the n-th visible record by summing about n / 1,024 small rows, then
+ * skips at most one block's records.
+ *
+ * The counts are kept by statement-level triggers with transition tables (one
+ * extra INSERT per statement, not per record), in the writer's transaction, so
+ * they always agree with `record` in any snapshot. Rows are append-only deltas
+ * (+n on insert, -n on delete): writers never update a shared counter row, so
+ * they never wait for each other; consumer-query merges the deltas from time
+ * to time. Sums are what count, so any number of rows per key is correct.
+ */
+export class RecordBuckets1732300000900 implements MigrationInterface {
+  name = 'RecordBuckets1732300000900';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE record_bucket (
+        entity_type_id integer NOT NULL,
+        connector_id   integer NOT NULL,
+        bucket         bigint  NOT NULL,
+        n              integer NOT NULL
+      )`);
+    await q.query(`CREATE INDEX record_bucket_key_idx ON record_bucket (entity_type_id, connector_id, bucket) INCLUDE (n)`);
+    await q.query(`
+      CREATE FUNCTION record_bucket_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO record_bucket (entity_type_id, connector_id, bucket, n)
+        SELECT entity_type_id, connector_id, id >> 10, count(*) FROM inserted GROUP BY 1, 2, 3;
+        RETURN NULL;
+      END $$`);
+    await q.query(`
+      CREATE FUNCTION record_bucket_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO record_bucket (entity_type_id, connector_id, bucket, n)
+        SELECT entity_type_id, connector_id, id >> 10, -count(*) FROM deleted GROUP BY 1, 2, 3;
+        RETURN NULL;
+      END $$`);
+    // Records never move between connectors or types, and their id never changes; if one ever did, the counts follow.
+    await q.query(`
+      CREATE FUNCTION record_bucket_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO record_bucket (entity_type_id, connector_id, bucket, n)
+        VALUES (OLD.entity_type_id, OLD.connector_id, OLD.id >> 10, -1), (NEW.entity_type_id, NEW.connector_id, NEW.id >> 10, 1);
+        RETURN NULL;
+      END $$`);
+    await q.query(`
+      CREATE FUNCTION record_bucket_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        DELETE FROM record_bucket;
+        RETURN NULL;
+      END $$`);
+    await q.query(`
+      CREATE TRIGGER record_bucket_insert AFTER INSERT ON record
+      REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION record_bucket_inserted()`);
+    await q.query(`
+      CREATE TRIGGER record_bucket_delete AFTER DELETE ON record
+      REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION record_bucket_deleted()`);
+    await q.query(`
+      CREATE TRIGGER record_bucket_move AFTER UPDATE OF id, connector_id, entity_type_id ON record FOR EACH ROW
+      WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.connector_id IS DISTINCT FROM NEW.connector_id OR OLD.entity_type_id IS DISTINCT FROM NEW.entity_type_id)
+      EXECUTE FUNCTION record_bucket_moved()`);
+    await q.query(`CREATE TRIGGER record_bucket_truncate AFTER TRUNCATE ON record FOR EACH STATEMENT EXECUTE FUNCTION record_bucket_truncated()`);
+    await q.query(`
+      INSERT INTO record_bucket (entity_type_id, connector_id, bucket, n)
+      SELECT entity_type_id, connector_id, id >> 10, count(*) FROM record GROUP BY 1, 2, 3`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    for (const trigger of ['record_bucket_insert', 'record_bucket_delete', 'record_bucket_move', 'record_bucket_truncate']) {
+      await q.query(`DROP TRIGGER ${trigger} ON record`);
+    }
+    for (const fn of ['record_bucket_inserted', 'record_bucket_deleted', 'record_bucket_moved', 'record_bucket_truncated']) {
+      await q.query(`DROP FUNCTION ${fn}()`);
+    }
+    await q.query(`DROP TABLE record_bucket`);
+  }
+}
