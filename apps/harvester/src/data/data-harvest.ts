@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import { Transform } from 'stream';
 import { HarvestedDataset, HarvestedDistribution, toCatalogErrorReport } from '@odb/catalog-connectors';
 import type { ContributedRecord } from '@odb/contracts';
-import { contentHash, recordName, withoutUndefined } from '../runs/dataset-record';
+import { contentHash, describedBy, distributionMetadata, recordName, withoutUndefined } from '../runs/dataset-record';
 import { HarvestContext, ListingOutcome, deletionBlocker } from '../runs/harvest-context';
 import { IngestSession, RejectedRecord } from '../runs/ingest-session';
 import { ResourceKind, SourceRow, readRows, resourceKind } from './row-readers';
@@ -221,29 +221,7 @@ async function retireGone(context: HarvestContext, listing: ListingOutcome): Pro
 }
 
 function resourceMetadata(dataset: HarvestedDataset, distribution: HarvestedDistribution, catalog: string): Record<string, unknown> {
-  return withoutUndefined({
-    title: dataset.title,
-    description: dataset.description,
-    keywords: dataset.keywords,
-    license: dataset.license,
-    publisher: dataset.publisher,
-    landing_page: dataset.landingPage,
-    remote_url: dataset.remoteUrl,
-    modified: dataset.modified,
-    issued: dataset.issued,
-    frequency: dataset.frequency,
-    temporal: dataset.temporal,
-    remote_id: dataset.remoteId,
-    catalog,
-    resource: {
-      id: distribution.remoteId,
-      title: distribution.title,
-      format: distribution.format,
-      media_type: distribution.mediaType,
-      url: distribution.url,
-      size: distribution.size,
-    },
-  });
+  return withoutUndefined({ ...describedBy(dataset), remote_id: dataset.remoteId, catalog, resource: distributionMetadata(distribution) });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import type { HarvestedDataset } from '@odb/catalog-connectors';
+import type { HarvestedDataset, HarvestedDistribution } from '@odb/catalog-connectors';
 import type { ContributedRecord } from '@odb/contracts';
 
 /** Bumped when the mapping below changes, so that every record is written again once. */
@@ -13,6 +13,18 @@ const MAX_ID = 256;
  */
 export function datasetRecord(dataset: HarvestedDataset, catalog: string): ContributedRecord {
   const entity = {
+    ...describedBy(dataset),
+    spatial: dataset.spatial,
+    distributions: dataset.distributions.map(distributionMetadata),
+    remote_id: dataset.remoteId,
+    catalog,
+  };
+  return { id: vendorId(dataset.remoteId), name: recordName(dataset.title, dataset.remoteId), entity: withoutUndefined(entity) };
+}
+
+/** The normalized metadata of a remote dataset, as records and harvested entity types hold it. */
+export function describedBy(dataset: HarvestedDataset) {
+  return {
     title: dataset.title,
     description: dataset.description,
     keywords: dataset.keywords,
@@ -24,19 +36,18 @@ export function datasetRecord(dataset: HarvestedDataset, catalog: string): Contr
     issued: dataset.issued,
     frequency: dataset.frequency,
     temporal: dataset.temporal,
-    spatial: dataset.spatial,
-    distributions: dataset.distributions.map((distribution) => ({
-      id: distribution.remoteId,
-      title: distribution.title,
-      format: distribution.format,
-      media_type: distribution.mediaType,
-      url: distribution.url,
-      size: distribution.size,
-    })),
-    remote_id: dataset.remoteId,
-    catalog,
   };
-  return { id: vendorId(dataset.remoteId), name: recordName(dataset.title, dataset.remoteId), entity: withoutUndefined(entity) };
+}
+
+export function distributionMetadata(distribution: HarvestedDistribution) {
+  return {
+    id: distribution.remoteId,
+    title: distribution.title,
+    format: distribution.format,
+    media_type: distribution.mediaType,
+    url: distribution.url,
+    size: distribution.size,
+  };
 }
 
 /** The remote id itself when it fits BitBroker's 256 characters, else a stable digest of it (the entity keeps the full id). */
