@@ -173,15 +173,20 @@ export const consumerBenchmark: Benchmark = {
         if (only.length > 0 && !only.includes(scenario.name)) continue;
         await load(base, agent, headers, clients, 2, scenario.next); // warm-up
         const cpuBefore = cpuMs(pid);
+        const backends = await catalogBackends(db);
+        const dbBefore = backends.reduce((sum, backend) => sum + cpuMs(backend), 0);
         const result = await load(base, agent, headers, clients, seconds, scenario.next);
+        const dbAfter = backends.reduce((sum, backend) => sum + cpuMs(backend), 0);
         figures[`${scenario.name}_consumer_cpu`] = { value: Math.round(((cpuMs(pid) - cpuBefore) * 1000) / Math.max(1, result.count)), unit: 'µs/req' };
+        figures[`${scenario.name}_postgres_cpu`] = { value: Math.round(((dbAfter - dbBefore) * 1000) / Math.max(1, result.count)), unit: 'µs/req' };
         figures[`${scenario.name}_rps`] = { value: Math.round(result.count / result.seconds), unit: 'req/s' };
         figures[`${scenario.name}_p50`] = { value: round(percentile(result.latencies, 50)), unit: 'ms' };
         figures[`${scenario.name}_p99`] = { value: round(percentile(result.latencies, 99)), unit: 'ms' };
         if (result.errors > 0) notes.push(`${scenario.name}: ${result.errors} non-200 answers (${result.firstError})`);
         process.stdout.write(
           `  … ${scenario.name}: ${figures[`${scenario.name}_rps`].value} req/s, p50 ${figures[`${scenario.name}_p50`].value} ms, p99 ${figures[`${scenario.name}_p99`].value} ms, ` +
-            `${result.meanItems.toFixed(0)} items/answer, consumer CPU ${figures[`${scenario.name}_consumer_cpu`].value} µs/req, load ${loadAverage()}\n`,
+            `${result.meanItems.toFixed(0)} items/answer, CPU µs/req: consumer ${figures[`${scenario.name}_consumer_cpu`].value}, ` +
+            `PostgreSQL ${figures[`${scenario.name}_postgres_cpu`].value}; load ${loadAverage()}\n`,
         );
       }
       clearInterval(sampler);
@@ -403,13 +408,21 @@ function countItems(body: string): number {
   return body.match(/"url"\s*:/g)?.length ?? 0;
 }
 
+/** The PostgreSQL backends of consumer-query's catalog pool (same machine: their CPU is readable in /proc). */
+async function catalogBackends(db: Client): Promise<number[]> {
+  const { rows } = await db.query(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'consumer-query.catalog'`,
+  );
+  return rows.map((row) => Number(row.pid));
+}
+
 /** CPU time (user + system) a process has used, in ms (clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
-    return NaN;
+    return 0;
   }
 }
 

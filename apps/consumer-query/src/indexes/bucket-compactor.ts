@@ -5,8 +5,8 @@ import { ConsumerQueryConfig } from '../config';
 
 /**
  * Merges the delta rows of `record_bucket` (one per write statement, see the
- * migration) into one row per (type, connector, block), so that finding a
- * deep page keeps summing about one row per 1,024 records. One statement:
+ * migration) into one row per (type, connector, level, block), so that
+ * finding a deep page keeps reading few rows. One statement:
  * the rows it deletes are exactly the rows it sums, so concurrent writers and
  * other replicas doing the same never make a count wrong.
  */
@@ -45,15 +45,15 @@ export class BucketCompactor implements OnApplicationBootstrap, OnApplicationShu
   async compact(): Promise<number> {
     const [{ merged }] = await this.db.query<{ merged: number }>(
       `WITH keys AS (
-         SELECT entity_type_id, connector_id, bucket FROM record_bucket
-          GROUP BY 1, 2, 3 HAVING count(*) > 1 OR sum(n) = 0 LIMIT 100000
+         SELECT entity_type_id, connector_id, level, bucket FROM record_bucket
+          GROUP BY 1, 2, 3, 4 HAVING count(*) > 1 OR sum(n) = 0 LIMIT 100000
        ), gone AS (
          DELETE FROM record_bucket b USING keys k
-          WHERE b.entity_type_id = k.entity_type_id AND b.connector_id = k.connector_id AND b.bucket = k.bucket
-         RETURNING b.entity_type_id, b.connector_id, b.bucket, b.n
+          WHERE b.entity_type_id = k.entity_type_id AND b.connector_id = k.connector_id AND b.level = k.level AND b.bucket = k.bucket
+         RETURNING b.entity_type_id, b.connector_id, b.level, b.bucket, b.n
        ), merged AS (
-         INSERT INTO record_bucket (entity_type_id, connector_id, bucket, n)
-         SELECT entity_type_id, connector_id, bucket, sum(n) FROM gone GROUP BY 1, 2, 3 HAVING sum(n) <> 0
+         INSERT INTO record_bucket (entity_type_id, connector_id, level, bucket, n)
+         SELECT entity_type_id, connector_id, level, bucket, sum(n) FROM gone GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0
          RETURNING 1
        )
        SELECT ((SELECT count(*) FROM gone) - (SELECT count(*) FROM merged))::int AS merged`,
