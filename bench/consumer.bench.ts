@@ -1,3 +1,4 @@
+import { spawn } from 'child_process';
 import { createHash } from 'crypto';
 import { mkdtempSync, readFileSync } from 'fs';
 import { Agent, request } from 'http';
@@ -128,6 +129,12 @@ export const consumerBenchmark: Benchmark = {
       const agent = new Agent({ keepAlive: true, maxSockets: clients });
       const headers = { 'x-bbk-audience': POLICY, accept: 'application/json' };
       await checkAnswers(base, agent, headers, contributionId, total);
+
+      // What this machine gives a bare Node HTTP server (no framework, no database) with the same clients: the ceiling.
+      const bare = await bareHttpCeiling(clients, Math.min(5, seconds));
+      figures.bare_node_http_rps = { value: bare.rps, unit: 'req/s' };
+      figures.bare_node_http_p99 = { value: bare.p99, unit: 'ms' };
+      process.stdout.write(`  … bare node http server: ${bare.rps} req/s, p99 ${bare.p99} ms; load ${loadAverage()}\n`);
 
       const random = mulberry32(42);
       const pick = (n: number) => Math.floor(random() * n);
@@ -335,6 +342,27 @@ async function waitForTypeIndexes(db: Client, consumer: RunningService): Promise
     { timeoutMs: 60_000 },
   );
   return valid;
+}
+
+/** A trivial Node HTTP server in its own process (a 1 kB JSON answer), driven by the same load generator. */
+async function bareHttpCeiling(clients: number, seconds: number): Promise<{ rps: number; p99: number }> {
+  const server = spawn(
+    process.execPath,
+    ['-e', `const b=JSON.stringify({x:'y'.repeat(1000)});require('http').createServer((q,r)=>{r.setHeader('content-type','application/json');r.end(b)}).listen(0,'127.0.0.1',function(){process.stdout.write(String(this.address().port)+'\\n')})`],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      server.stdout!.once('data', (chunk: Buffer) => resolve(Number(String(chunk).trim())));
+      server.once('exit', () => reject(new Error('bare server exited')));
+    });
+    const agent = new Agent({ keepAlive: true, maxSockets: clients });
+    const result = await load(`http://127.0.0.1:${port}`, agent, {}, clients, seconds, () => '/');
+    agent.destroy();
+    return { rps: Math.round(result.count / result.seconds), p99: round(percentile(result.latencies, 99)) };
+  } finally {
+    server.kill();
+  }
 }
 
 /** A few answers checked for content, so that fast does not mean wrong. */
