@@ -5,7 +5,7 @@ import { Agent, request } from 'http';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
-import { RunningService, startServiceProcess, waitFor } from '@odb/testing';
+import { RunningService, waitFor } from '@odb/testing';
 import { Benchmark, BenchmarkResult, percentile, target } from './harness';
 
 /**
@@ -78,7 +78,7 @@ export const consumerBenchmark: Benchmark = {
 
     // 1. Type, connector and policy through the coordinator API.
     const tokenFile = join(mkdtempSync(join(tmpdir(), 'odb-bench-')), 'bootstrap.token');
-    const coordinator = await startServiceProcess(
+    const coordinator = await context.startService(
       'coordinator',
       context.serviceEnv({ NODE_ENV: 'development', AUTH_MODE: 'local', BOOTSTRAP_TOKEN_FILE: tokenFile, LOG_LEVEL: 'warn' }),
       { timeoutMs: 60_000 },
@@ -110,7 +110,7 @@ export const consumerBenchmark: Benchmark = {
       // V8 sizes its heap from the machine's memory (24 GB here) and then collects lazily: without a cap the
       // RSS of a busy process grows far past its live heap (~65 MB). Deployments should set the same cap.
       const nodeOptions = process.env.BENCH_CONSUMER_NODE_OPTIONS ?? '--max-old-space-size=192';
-      consumer = await startServiceProcess(
+      consumer = await context.startService(
         'consumer-query',
         context.serviceEnv({ NODE_ENV: 'production', AUTH_MODE: 'local', LOG_LEVEL: 'warn', NODE_OPTIONS: nodeOptions }),
         { timeoutMs: 60_000 },

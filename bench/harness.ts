@@ -1,6 +1,7 @@
 import { randomBytes } from 'crypto';
 import { Client } from 'pg';
 import { quoteIdentifier, runMigrations } from '@odb/persistence';
+import { RunningService, ServiceProcessOptions, startServiceProcess } from '@odb/testing';
 
 /** What a benchmark reports: named figures with units, and the targets they are judged against. */
 export interface BenchmarkResult {
@@ -44,6 +45,11 @@ export class BenchContext {
       REDIS_PREFIX: this.id,
       ...extra,
     };
+  }
+
+  /** A service as the container image runs it: the compiled build (`bench/run.ts` builds it first). */
+  startService(app: string, env: Record<string, string>, options: Omit<ServiceProcessOptions, 'build'> = {}): Promise<RunningService> {
+    return startServiceProcess(app, env, { ...options, build: 'dist' });
   }
 
   async dispose(): Promise<void> {

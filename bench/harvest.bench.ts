@@ -6,7 +6,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Readable } from 'stream';
 import { Client } from 'pg';
-import { ApiClient, FakeCkan, RunningService, startServiceProcess, waitFor } from '@odb/testing';
+import { ApiClient, FakeCkan, RunningService, waitFor } from '@odb/testing';
 import { Benchmark, target } from './harness';
 
 const DATASETS = 10_000;
@@ -33,9 +33,9 @@ export const harvestBenchmark: Benchmark = {
     const db = new Client({ connectionString: context.databaseUrl });
     await db.connect();
     try {
-      services.push(await startServiceProcess('coordinator', context.serviceEnv({ ...secrets, BOOTSTRAP_TOKEN_FILE: tokenFile })));
-      services.push(await startServiceProcess('contributor-ingest', context.serviceEnv(secrets)));
-      const harvester = await startServiceProcess('harvester', context.serviceEnv(secrets), { waitFor: 'ready' });
+      services.push(await context.startService('coordinator', context.serviceEnv({ ...secrets, BOOTSTRAP_TOKEN_FILE: tokenFile })));
+      services.push(await context.startService('contributor-ingest', context.serviceEnv(secrets)));
+      const harvester = await context.startService('harvester', context.serviceEnv(secrets), { waitFor: 'ready' });
       services.push(harvester);
       const api = new ApiClient(`${services[0].url}/v1`, { 'x-bbk-auth-token': readFileSync(tokenFile, 'utf8').trim() });
       await must(api.post('/remote-catalog/bench-ckan', { type: 'ckan', url: ckan.url, name: 'Bench CKAN' }), 201);

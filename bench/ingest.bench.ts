@@ -4,7 +4,7 @@ import { Agent, request } from 'http';
 import { loadavg, tmpdir } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
-import { RunningService, startServiceProcess } from '@odb/testing';
+import { RunningService } from '@odb/testing';
 import { Benchmark, BenchmarkResult, percentile, target } from './harness';
 
 const CONNECTORS = 4;
@@ -156,8 +156,8 @@ export const ingestBenchmark: Benchmark = {
     const notes: string[] = [`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`];
     try {
       [coordinator, ingest] = await Promise.all([
-        startServiceProcess('coordinator', { ...env, BOOTSTRAP_TOKEN_FILE: tokenFile }, { waitFor: 'ready', timeoutMs: 60_000 }),
-        startServiceProcess('contributor-ingest', env, { waitFor: 'ready', timeoutMs: 60_000 }),
+        context.startService('coordinator', { ...env, BOOTSTRAP_TOKEN_FILE: tokenFile }, { waitFor: 'ready', timeoutMs: 60_000 }),
+        context.startService('contributor-ingest', env, { waitFor: 'ready', timeoutMs: 60_000 }),
       ]);
       const admin = new Http(new URL(`${coordinator.url}/v1`));
       const api = new Http(new URL(`${ingest.url}/v1`));

@@ -1,6 +1,6 @@
 import { randomBytes } from 'crypto';
 import { Client } from 'pg';
-import { FakeResponse, FakeUdata, RunningService, startServiceProcess, waitFor } from '@odb/testing';
+import { FakeResponse, FakeUdata, RunningService, waitFor } from '@odb/testing';
 import { Benchmark, BenchmarkResult, percentile, target } from './harness';
 
 /**
@@ -37,13 +37,13 @@ export const publishBenchmark: Benchmark = {
     const services: RunningService[] = [];
     const db = new Client({ connectionString: context.databaseUrl });
     try {
-      const coordinator = await startServiceProcess(
+      const coordinator = await context.startService(
         'coordinator',
         context.serviceEnv({ NODE_ENV: 'development', AUTH_MODE: 'local', LOG_LEVEL: 'warn', BOOTSTRAP_TOKEN_FILE: `/tmp/odb-bench-${context.id}.token`, ...secrets }),
         { timeoutMs: 60_000 },
       );
       services.push(coordinator);
-      const publisher = await startServiceProcess(
+      const publisher = await context.startService(
         'catalog-publisher',
         context.serviceEnv({
           LOG_LEVEL: 'warn',

@@ -3,6 +3,7 @@
  * DATABASE_URL / NATS_URL / REDIS_URL) infrastructure, prints their figures
  * and writes them to bench/results/<name>.json and bench/results/latest.json.
  */
+import { execFileSync } from 'child_process';
 import { mkdirSync, writeFileSync } from 'fs';
 import { cpus, totalmem } from 'os';
 import { join } from 'path';
@@ -22,6 +23,9 @@ async function main(): Promise<void> {
     throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
   }
   const selected = wanted.length > 0 ? BENCHMARKS.filter((benchmark) => wanted.includes(benchmark.name)) : BENCHMARKS;
+  // Services run from the compiled build, as deployed: build it from the current sources.
+  process.stdout.write('building (npm run build)…\n');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
   const directory = join(__dirname, 'results');
   mkdirSync(directory, { recursive: true });
   const results: BenchmarkResult[] = [];

@@ -93,7 +93,7 @@ describeWithInfrastructure('contributor-ingest: a crash during a 100,000-operati
   const commitBackend = async () =>
     (
       await db.query(
-        `SELECT pid, now() - xact_start AS "inTransaction", left(query, 120) AS query FROM pg_stat_activity
+        `SELECT pid, now() - xact_start AS "inTransaction", left(query, 1000) AS query FROM pg_stat_activity
           WHERE datname = current_database() AND application_name = 'contributor-ingest' AND state = 'active'
             AND (query LIKE '%session_final%' OR query LIKE '%session_gone%')`,
       )

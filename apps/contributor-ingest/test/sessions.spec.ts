@@ -18,6 +18,7 @@ import {
   storedRecords,
   vendorIds,
 } from './ingest.support';
+import { SessionStore } from '../src/sessions/session-store';
 
 /**
  * Sessions of the Contributor API (BitBroker section 3) with what they leave
@@ -259,6 +260,20 @@ describeWithInfrastructure('contributor-ingest: sessions', () => {
       expect((await api.get(`${session(wikipedia)}/${second}/close/true`)).status).toBe(401);
     });
 
+    it('a stream write checked against a session that a new open has since replaced writes nothing and is refused', async () => {
+      // The window between the service's session check and its write, made wide: the write path itself re-checks.
+      const store = platform.ingest.app.get(SessionStore);
+      const first = await open(factbook, 'stream');
+      const checked = (await store.findTarget(factbook.id))!;
+      expect(checked.sessionId).toBe(first);
+      const second = await open(factbook, 'stream');
+      const record = { vendorId: 'LATE', publicId: publicId(factbook.id, 'LATE'), name: 'Late', document: { id: 'LATE' } };
+      expect(await store.upsertNow(checked, [record])).toBeNull();
+      expect(await store.deleteNow(checked, [record])).toBeNull();
+      expect(await vendorIds(platform.db, factbook.id)).toEqual([]);
+      await close(factbook, second, false);
+    });
+
     it('sessions of different connectors are independent', async () => {
       const a = await open(wikipedia, 'accrue');
       const b = await open(factbook, 'accrue');
@@ -380,6 +395,30 @@ describeWithInfrastructure('contributor-ingest: sessions', () => {
     expect((await api.post(`${session(wikipedia)}/${sid}/UPSERT`, [country('GB')])).status).toBe(200);
     expect((await api.get(`${session(wikipedia)}/${sid}/close/TRUE`)).status).toBe(200);
     expect(await vendorIds(platform.db, wikipedia.id)).toEqual(['GB']);
+  });
+
+  it('deleting a connector deletes its records and only its records; deleting the type deletes the rest', async () => {
+    await createEntityType(platform.admin, 'island', countryType);
+    const [north, south] = [await createConnector(platform.admin, 'island', 'north'), await createConnector(platform.admin, 'island', 'south')];
+    for (const connector of [north, south]) {
+      const sid = await open(connector, 'stream');
+      await upsert(connector, sid, [country('A'), country('B')]);
+      await close(connector, sid, true);
+    }
+    const { entityTypeId: typeId } = await connectorRow(platform.db, north.id);
+    const count = async () => (await platform.db.query(`SELECT count(*)::int AS n FROM record WHERE entity_type_id = $1`, [typeId])).rows[0].n;
+    // What consumers page through: the per-type record counts follow the deletions too.
+    const counted = async () =>
+      (await platform.db.query(`SELECT coalesce(sum(n), 0)::int AS n FROM record_bucket WHERE entity_type_id = $1 AND level = 0`, [typeId])).rows[0].n;
+    expect([await count(), await counted()]).toEqual([4, 4]);
+
+    expect((await platform.admin.delete('/entity/island/connector/north')).status).toBe(204);
+    expect(await vendorIds(platform.db, north.id)).toEqual([]);
+    expect(await vendorIds(platform.db, south.id)).toEqual(['A', 'B']);
+    expect([await count(), await counted()]).toEqual([2, 2]);
+
+    expect((await platform.admin.delete('/entity/island')).status).toBe(204);
+    expect([await count(), await counted()]).toEqual([0, 0]);
   });
 
   it('accepts an empty batch and answers {}', async () => {

@@ -9,6 +9,7 @@ import { RemoteCatalogEntity } from './entities/remote-catalog.entity';
 import { PublicationEntity } from './entities/publication.entity';
 import { Publishing1732300000500 } from './migrations/1732300000500-publishing';
 import { RecordBuckets1732300000900 } from './migrations/1732300000900-record-buckets';
+import { RecordWritePath1732300001000 } from './migrations/1732300001000-record-write-path';
 import {
   AccessEntity,
   AuthKeyEntity,
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   Harvesting1732300000400,
   Publishing1732300000500,
   RecordBuckets1732300000900,
+  RecordWritePath1732300001000,
 ];

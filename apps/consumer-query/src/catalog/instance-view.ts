@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { recordPublicId } from '@odb/contracts';
 import { PolicyDocument } from '@odb/persistence';
 import { ResourceUrls } from '@odb/platform';
 import { BriefRow, RecordRow, TypeRow } from './catalog-reader';
@@ -118,8 +118,7 @@ export function rewriteLinks<T>(urls: ResourceUrls, value: T): T {
   if (typeof value === 'string') {
     const match = BBK_LINK.exec(value);
     if (!match) return value;
-    const publicId = createHash('sha1').update(`${match[2]}:${match[3]}`).digest('hex');
-    return urls.to('entity', match[1], publicId) as T;
+    return urls.to('entity', match[1], recordPublicId(match[2], match[3])) as T;
   }
   if (Array.isArray(value)) return value.map((item) => rewriteLinks(urls, item)) as T;
   if (isObject(value)) {

@@ -1,5 +1,4 @@
-import { createHash } from 'crypto';
-import { SessionMode } from '@odb/contracts';
+import { recordPublicId, SessionMode } from '@odb/contracts';
 import { BbkValidator, FieldError } from '@odb/validation';
 import { RecordBatchValidator } from '../records/record-batch-validator';
 import { ContributionError } from './contribution-error';
@@ -56,13 +55,13 @@ export class ContributionService {
         this.records.entityErrors({ cacheKey: `${target.entityTypeId}:${target.entityVersion}`, schema: target.schema }, records),
       );
       const prepared = lastWins(records.map((record) => this.prepare(target, record)));
-      if (target.sessionMode === 'stream') return { ids: idMap(prepared), changed: await this.store.upsertNow(target, prepared) };
+      if (target.sessionMode === 'stream') return { ids: idMap(prepared), changed: applied(await this.store.upsertNow(target, prepared)) };
       await this.buffer(sessionId, 'upsert', prepared);
       return { ids: idMap(prepared), changed: 0 };
     }
     const vendorIds = [...new Set(batch as string[])];
-    const prepared = vendorIds.map((vendorId) => ({ vendorId, publicId: publicId(contributionId, vendorId), name: null, document: null }));
-    if (target.sessionMode === 'stream') return { ids: idMap(prepared), changed: await this.store.deleteNow(target, prepared) };
+    const prepared = vendorIds.map((vendorId) => ({ vendorId, publicId: recordPublicId(contributionId, vendorId), name: null, document: null }));
+    if (target.sessionMode === 'stream') return { ids: idMap(prepared), changed: applied(await this.store.deleteNow(target, prepared)) };
     await this.buffer(sessionId, 'delete', prepared);
     return { ids: idMap(prepared), changed: 0 };
   }
@@ -89,13 +88,8 @@ export class ContributionService {
     const document: Record<string, unknown> = { id: record.id, name: record.name, type: target.entitySlug, entity: record.entity };
     if (record.instance !== undefined) document.instance = record.instance;
     document.timeseries = target.timeseries ?? {};
-    return { vendorId: record.id, publicId: publicId(target.contributionId, record.id), name: record.name, document };
+    return { vendorId: record.id, publicId: recordPublicId(target.contributionId, record.id), name: record.name, document };
   }
-}
-
-/** sha1("<contribution id>:<vendor id>"), BitBroker's public record id. */
-export function publicId(contributionId: string, vendorId: string): string {
-  return createHash('sha1').update(`${contributionId}:${vendorId}`).digest('hex');
 }
 
 /** Duplicate ids in one batch: the last one's content, at the first one's position (as sequential upserts would do). */
@@ -109,6 +103,12 @@ function idMap(records: PreparedRecord[]): Record<string, string> {
   const ids: Record<string, string> = {};
   for (const record of records) ids[record.vendorId] = record.publicId;
   return ids;
+}
+
+/** A stream write finds its session closed or replaced since it was checked: refused like a wrong sid. */
+function applied(changed: number | null): number {
+  if (changed === null) throw new ContributionError(401);
+  return changed;
 }
 
 function reject(errors: FieldError[]): void {

@@ -49,6 +49,17 @@ function batchJson(records: PreparedRecord[]): string {
 /** The rows of `batchJson` ($1), in batch order (`ord`). */
 const BATCH_ROWS = `ROWS FROM (json_to_recordset($1::json) AS (v text, p text, n text, d jsonb)) WITH ORDINALITY AS b(vendor_id, public_id, name, document, ord)`;
 
+/**
+ * CTE `current`: the connector (parameter `connector`), if the session
+ * (parameter `session`) is still its current one, share-locked for the
+ * statement. A commit or a new open (which lock it for update) waits for the
+ * write or makes it a no-op, and the connector cannot be deleted under it
+ * (what a per-row foreign key check used to ensure).
+ */
+function currentSession(connector: string, session: string): string {
+  return `current AS (SELECT id FROM connector WHERE id = ${connector} AND session_id = ${session} FOR KEY SHARE)`;
+}
+
 /** PostgreSQL's foreign_key_violation: a buffered write whose session was closed meanwhile. */
 const FOREIGN_KEY_VIOLATION = '23503';
 
@@ -98,12 +109,16 @@ export class SessionStore {
     });
   }
 
-  /** Stream mode: applies a batch of upserts at once. Unchanged records are not rewritten. Returns how many changed. */
-  async upsertNow(target: ContributionTarget, records: PreparedRecord[]): Promise<number> {
-    const [{ changed }] = await this.dataSource.query(
-      `WITH changed AS (
+  /**
+   * Stream mode: applies a batch of upserts at once. Unchanged records are not
+   * rewritten. Returns how many changed, or null when the session is no longer
+   * the connector's current one.
+   */
+  async upsertNow(target: ContributionTarget, records: PreparedRecord[]): Promise<number | null> {
+    const [{ current, changed }] = await this.dataSource.query(
+      `WITH ${currentSession('$2', '$7')}, changed AS (
          INSERT INTO record (public_id, connector_id, entity_type_id, vendor_id, name, document)
-         SELECT public_id, $2, $3, vendor_id, name, document FROM ${BATCH_ROWS} ORDER BY ord
+         SELECT public_id, $2, $3, vendor_id, name, document FROM ${BATCH_ROWS}, current ORDER BY ord
          ON CONFLICT (public_id) DO UPDATE
            SET name = EXCLUDED.name, document = EXCLUDED.document, updated_at = now()
            WHERE record.document IS DISTINCT FROM EXCLUDED.document OR record.name IS DISTINCT FROM EXCLUDED.name
@@ -113,7 +128,7 @@ export class SessionStore {
          SELECT $4, $5::jsonb || jsonb_build_object('records', jsonb_agg(jsonb_build_object('publicId', public_id, 'vendorId', vendor_id))), $6
            FROM changed HAVING count(*) > 0
        )
-       SELECT count(*)::int AS changed FROM changed`,
+       SELECT (SELECT count(*) FROM current)::int AS current, count(*)::int AS changed FROM changed`,
       [
         batchJson(records),
         target.connectorId,
@@ -121,25 +136,33 @@ export class SessionStore {
         EventSubjects.RecordUpserted,
         JSON.stringify(this.recordsPayload(target)),
         SOURCE,
+        target.sessionId,
       ],
     );
-    return changed;
+    return current ? changed : null;
   }
 
-  /** Stream mode: deletes records at once, by public id (unknown ones are ignored). Returns how many were deleted. */
-  async deleteNow(target: ContributionTarget, records: PreparedRecord[]): Promise<number> {
-    const [{ deleted }] = await this.dataSource.query(
-      `WITH gone AS (
-         DELETE FROM record WHERE public_id = ANY($2::text[]) AND connector_id = $1 RETURNING public_id, vendor_id
+  /** Stream mode: deletes records at once, by public id (unknown ones are ignored). Returns how many were deleted, or null as above. */
+  async deleteNow(target: ContributionTarget, records: PreparedRecord[]): Promise<number | null> {
+    const [{ current, deleted }] = await this.dataSource.query(
+      `WITH ${currentSession('$1', '$6')}, gone AS (
+         DELETE FROM record r USING current WHERE r.public_id = ANY($2::text[]) AND r.connector_id = $1 RETURNING r.public_id, r.vendor_id
        ), event AS (
          INSERT INTO outbox_event (subject, payload, source)
          SELECT $3, $4::jsonb || jsonb_build_object('records', jsonb_agg(jsonb_build_object('publicId', public_id, 'vendorId', vendor_id))), $5
            FROM gone HAVING count(*) > 0
        )
-       SELECT count(*)::int AS deleted FROM gone`,
-      [target.connectorId, records.map((record) => record.publicId), EventSubjects.RecordDeleted, JSON.stringify(this.recordsPayload(target)), SOURCE],
+       SELECT (SELECT count(*) FROM current)::int AS current, count(*)::int AS deleted FROM gone`,
+      [
+        target.connectorId,
+        records.map((record) => record.publicId),
+        EventSubjects.RecordDeleted,
+        JSON.stringify(this.recordsPayload(target)),
+        SOURCE,
+        target.sessionId,
+      ],
     );
-    return deleted;
+    return current ? deleted : null;
   }
 
   /**
@@ -250,27 +273,36 @@ export class SessionStore {
       [target.connectorId],
     );
     await manager.query(`ANALYZE session_gone`);
-    // Upserts, in position order (each final document joined by its seq): written unless unchanged. An
-    // event names each record whose content is new: not one that was removed above and comes back identical.
+    // Upserts (each final document joined by its seq): records that exist are updated in place unless
+    // unchanged; the others are inserted in position order. The connector is locked for update, so no
+    // other writer can add one of its records meanwhile: a plain INSERT is safe, and much cheaper in bulk
+    // than ON CONFLICT's speculative insertion. An event names each record whose content is new: not one
+    // that was removed above and comes back identical.
     await manager.query(
-      `WITH written AS (
-         INSERT INTO record (public_id, connector_id, entity_type_id, vendor_id, name, document)
-         SELECT f.public_id, $1, $2, f.vendor_id, o.name, o.document
+      `WITH final AS (
+         SELECT f.public_id, f.vendor_id, f.position, o.name, o.document
            FROM session_final f JOIN session_operation o ON o.session_id = $3 AND o.seq = f.last_seq
           WHERE f.action = 'upsert'
-          ORDER BY f.position
-         ON CONFLICT (public_id) DO UPDATE
-           SET name = EXCLUDED.name, document = EXCLUDED.document, updated_at = now()
-           WHERE record.document IS DISTINCT FROM EXCLUDED.document OR record.name IS DISTINCT FROM EXCLUDED.name
+       ), updated AS (
+         UPDATE record r SET name = final.name, document = final.document, updated_at = now()
+           FROM final
+          WHERE r.public_id = final.public_id AND r.connector_id = $1
+            AND (r.document IS DISTINCT FROM final.document OR r.name IS DISTINCT FROM final.name)
+         RETURNING r.public_id, r.vendor_id
+       ), inserted AS (
+         INSERT INTO record (public_id, connector_id, entity_type_id, vendor_id, name, document)
+         SELECT final.public_id, $1, $2, final.vendor_id, final.name, final.document
+           FROM final WHERE NOT EXISTS (SELECT 1 FROM record r WHERE r.public_id = final.public_id)
+          ORDER BY final.position
          RETURNING public_id, vendor_id
        ), changed AS (
-         SELECT w.public_id, w.vendor_id, row_number() OVER () AS n
-           FROM written w
-          WHERE NOT EXISTS (
-            SELECT 1 FROM session_gone g
-              JOIN session_final f ON f.public_id = g.public_id
-              JOIN session_operation o ON o.session_id = $3 AND o.seq = f.last_seq
-             WHERE g.public_id = w.public_id AND g.document = o.document AND g.name = o.name)
+         SELECT public_id, vendor_id, row_number() OVER () AS n
+           FROM (SELECT public_id, vendor_id FROM updated
+                 UNION ALL
+                 SELECT i.public_id, i.vendor_id FROM inserted i
+                  WHERE NOT EXISTS (
+                    SELECT 1 FROM session_gone g JOIN final ON final.public_id = g.public_id
+                     WHERE g.public_id = i.public_id AND g.document = final.document AND g.name = final.name)) c
        )
        INSERT INTO outbox_event (subject, payload, source)
        SELECT $4, $5::jsonb || jsonb_build_object('records', jsonb_agg(jsonb_build_object('publicId', public_id, 'vendorId', vendor_id))), $6
