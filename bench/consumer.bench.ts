@@ -6,7 +6,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
 import { RunningService, waitFor } from '@odb/testing';
-import { Benchmark, BenchmarkResult, percentile, target } from './harness';
+import { Benchmark, BenchmarkResult, SERVICE_NODE_OPTIONS, percentile, target } from './harness';
 
 /**
  * The Consumer API on a million records of one entity type.
@@ -27,7 +27,7 @@ import { Benchmark, BenchmarkResult, percentile, target } from './harness';
  * Environment: BENCH_CONSUMER_RECORDS (default 1000000),
  * BENCH_CONSUMER_SECONDS per scenario (default 10), BENCH_CONSUMER_CLIENTS (10),
  * BENCH_CONSUMER_SCENARIOS (comma-separated names, default all),
- * BENCH_CONSUMER_NODE_OPTIONS (default `--max-old-space-size=192`).
+ * BENCH_CONSUMER_NODE_OPTIONS (default: the container image's, SERVICE_NODE_OPTIONS).
  */
 
 const SLUG = 'place';
@@ -108,8 +108,8 @@ export const consumerBenchmark: Benchmark = {
       // 3. consumer-query as a real process; it builds the entity type's indexes when it starts.
       const indexStarted = Date.now();
       // V8 sizes its heap from the machine's memory (24 GB here) and then collects lazily: without a cap the
-      // RSS of a busy process grows far past its live heap (~65 MB). Deployments should set the same cap.
-      const nodeOptions = process.env.BENCH_CONSUMER_NODE_OPTIONS ?? '--max-old-space-size=192';
+      // RSS of a busy process grows far past its live heap (~65 MB). The image sets one.
+      const nodeOptions = process.env.BENCH_CONSUMER_NODE_OPTIONS ?? SERVICE_NODE_OPTIONS;
       consumer = await context.startService(
         'consumer-query',
         context.serviceEnv({ NODE_ENV: 'production', AUTH_MODE: 'local', LOG_LEVEL: 'warn', NODE_OPTIONS: nodeOptions }),

@@ -17,6 +17,9 @@ export interface Benchmark {
   run(context: BenchContext): Promise<BenchmarkResult>;
 }
 
+/** NODE_OPTIONS of the container image (Dockerfile), heap cap included. */
+export const SERVICE_NODE_OPTIONS = '--enable-source-maps --max-old-space-size=256';
+
 /** Infrastructure for one benchmark: a fresh migrated database, its own NATS namespace and Redis prefix. */
 export class BenchContext {
   readonly id = `bench${randomBytes(4).toString('hex')}`;
@@ -47,9 +50,9 @@ export class BenchContext {
     };
   }
 
-  /** A service as the container image runs it: the compiled build (`bench/run.ts` builds it first). */
+  /** A service as the container image runs it: the compiled build (`bench/run.ts` builds it first), the image's Node options. */
   startService(app: string, env: Record<string, string>, options: Omit<ServiceProcessOptions, 'build'> = {}): Promise<RunningService> {
-    return startServiceProcess(app, env, { ...options, build: 'dist' });
+    return startServiceProcess(app, { NODE_OPTIONS: SERVICE_NODE_OPTIONS, ...env }, { ...options, build: 'dist' });
   }
 
   async dispose(): Promise<void> {

@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { Transform } from 'stream';
 import { HarvestedDataset, HarvestedDistribution, toCatalogErrorReport } from '@odb/catalog-connectors';
-import type { ContributedRecord } from '@odb/contracts';
+import { ContributedRecord, MAX_RPC_BATCH } from '@odb/contracts';
 import { contentHash, describedBy, distributionMetadata, recordName, withoutUndefined } from '../runs/dataset-record';
 import { HarvestContext, ListingOutcome, deletionBlocker } from '../runs/harvest-context';
 import { IngestSession, RejectedRecord } from '../runs/ingest-session';
@@ -121,12 +121,14 @@ async function harvestResource(
       }),
     );
     response.body.on('error', (error) => hashed.destroy(error));
-    const rows = readRows(kind, hashed)[Symbol.asyncIterator]();
+    const batches = readRows(kind, hashed)[Symbol.asyncIterator]();
     const sample: SourceRow[] = [];
-    for (let next = await rows.next(); !next.done; next = sample.length < SAMPLE_ROWS ? await rows.next() : { done: true, value: undefined }) {
-      sample.push(next.value);
+    while (sample.length < SAMPLE_ROWS) {
+      const next = await batches.next();
+      if (next.done) break;
+      sample.push(...next.value);
     }
-    const shape = RowShape.infer(sample.map((row) => row.values), kind === 'csv');
+    const shape = RowShape.infer(sample.slice(0, SAMPLE_ROWS).map((row) => row.values), kind === 'csv');
     const schema = shape.schema(kind === 'geojson' ? { geometry: { type: ['object', 'null'] } } : {});
     const provisioned = await provision(context, key, title, metadata, schema);
     entityType = provisioned.entityTypeId;
@@ -137,17 +139,20 @@ async function harvestResource(
     });
     const toRecord = recordMaker(shape, run.source.row_key);
     let position = 0;
-    const consume = async (row: SourceRow) => {
-      position = row.position;
-      const made = toRecord(row);
-      if ('error' in made) tracker.item({ remoteId: `${key}@${row.position}`, outcome: 'failed', message: `row ${row.position}: ${made.error}` });
-      else await writer.add(made.record, made.size);
+    const consume = async (rows: SourceRow[]) => {
+      for (const row of rows) {
+        const made = toRecord(row);
+        if ('error' in made) tracker.item({ remoteId: `${key}@${row.position}`, outcome: 'failed', message: `row ${row.position}: ${made.error}` });
+        else {
+          if (writer.full(made.size)) await writer.dispatch();
+          writer.add(made.record, made.size);
+        }
+      }
+      position = rows.length > 0 ? rows[rows.length - 1].position : position;
+      (tracker.progress.resource as Record<string, unknown>).rows = position;
     };
-    for (const row of sample) await consume(row);
-    for (let next = await rows.next(); !next.done; next = await rows.next()) {
-      await consume(next.value);
-      if (position % 10_000 === 0) (tracker.progress.resource as Record<string, unknown>).rows = position;
-    }
+    await consume(sample);
+    for (let next = await batches.next(); !next.done; next = await batches.next()) await consume(next.value);
     written = await writer.finish();
     (tracker.progress.resource as Record<string, unknown>).rows = position;
     const bodyHash = digest.digest('hex');
@@ -272,9 +277,13 @@ class BatchWriter {
     private readonly onRejected: (rejected: RejectedRecord[]) => void,
   ) {}
 
-  async add(record: ContributedRecord, size: number): Promise<void> {
+  /** Whether the batch being filled must be dispatched before a record of `size` bytes joins it. */
+  full(size: number): boolean {
+    return this.batch.length > 0 && (this.batch.length >= MAX_RPC_BATCH || this.batchBytes + size > this.maxBytes);
+  }
+
+  add(record: ContributedRecord, size: number): void {
     if (this.failure) throw this.failure;
-    if (this.batch.length > 0 && (this.batch.length >= 1000 || this.batchBytes + size > this.maxBytes)) await this.dispatch();
     this.batch.push(record);
     this.batchBytes += size;
   }
@@ -286,7 +295,7 @@ class BatchWriter {
     return this.written;
   }
 
-  private async dispatch(): Promise<void> {
+  async dispatch(): Promise<void> {
     const batch = this.batch;
     this.batch = [];
     this.batchBytes = 0;

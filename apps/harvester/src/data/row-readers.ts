@@ -29,23 +29,63 @@ export function resourceKind(distribution: { format?: string; mediaType?: string
   return undefined;
 }
 
-export function readRows(kind: ResourceKind, body: Readable): AsyncIterable<SourceRow> {
+/**
+ * The rows of a resource, streamed, in batches: the rows parsed from each
+ * chunk of the body, so that the per-row work stays synchronous (a promise
+ * per row, over millions of rows, costs more than parsing them).
+ */
+export function readRows(kind: ResourceKind, body: Readable): AsyncIterable<SourceRow[]> {
   return kind === 'csv' ? csvRows(body) : jsonRows(body);
 }
 
 /**
- * CSV rows as objects keyed by the header, streamed (csv-parse; back-pressure
- * reaches the socket). The delimiter is sniffed from the header line (`,`,
- * `;`, tab or `|`); a BOM is dropped; rows with missing or extra fields are
- * read as far as they go.
+ * CSV rows as objects keyed by the header (csv-parse; back-pressure reaches
+ * the socket, as the body is read one chunk per batch). The delimiter is
+ * sniffed from the header line (`,`, `;`, tab or `|`); a BOM is dropped; rows
+ * with missing or extra fields are read as far as they go.
  */
-export async function* csvRows(body: Readable): AsyncGenerator<SourceRow> {
-  const chunks = body[Symbol.asyncIterator]();
-  const first = await chunks.next();
-  if (first.done) return;
-  const head = Buffer.isBuffer(first.value) ? first.value : Buffer.from(first.value);
-  const parser = parse({
-    delimiter: sniffDelimiter(head.subarray(0, 64 * 1024).toString('utf8').split(/\r?\n/, 1)[0]),
+export async function* csvRows(body: Readable): AsyncGenerator<SourceRow[]> {
+  let parser: ReturnType<typeof parse> | undefined;
+  let ended: Promise<unknown> | undefined;
+  let head = Buffer.alloc(0);
+  const ready: SourceRow[] = [];
+  let position = 0;
+  const start = (first: Buffer) => {
+    const started = csvParser(first);
+    started.on('data', (record: Record<string, unknown>) => ready.push({ values: record, position: ++position }));
+    ended = once(started, 'end');
+    ended.catch(() => undefined); // awaited below; an error before then is thrown from there
+    return started;
+  };
+  try {
+    for await (const chunk of body) {
+      let buffer: Buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      if (!parser) {
+        // The delimiter is sniffed from the whole header line, however the body is chunked.
+        head = Buffer.concat([head, buffer]);
+        if (!head.includes(0x0a) && head.length < HEADER_SNIFF_BYTES) continue;
+        [buffer, head] = [head, Buffer.alloc(0)];
+        parser = start(buffer);
+      }
+      if (!parser.write(buffer)) await Promise.race([once(parser, 'drain'), ended]);
+      if (ready.length > 0) yield ready.splice(0, ready.length);
+    }
+    if (!parser && head.length > 0) (parser = start(head)).write(head);
+    if (!parser) return;
+    parser.end();
+    await ended;
+    if (ready.length > 0) yield ready.splice(0, ready.length);
+  } finally {
+    body.destroy();
+    parser?.destroy();
+  }
+}
+
+const HEADER_SNIFF_BYTES = 64 * 1024;
+
+function csvParser(head: Buffer) {
+  return parse({
+    delimiter: sniffDelimiter(head.subarray(0, HEADER_SNIFF_BYTES).toString('utf8').split(/\r?\n/, 1)[0]),
     columns: (header: string[]) => uniqueColumns(header),
     bom: true,
     relax_column_count: true,
@@ -53,23 +93,6 @@ export async function* csvRows(body: Readable): AsyncGenerator<SourceRow> {
     skip_empty_lines: true,
     trim: false,
   });
-  const feeding = (async () => {
-    if (!parser.write(head)) await once(parser, 'drain');
-    for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
-      if (!parser.write(next.value)) await once(parser, 'drain');
-    }
-    parser.end();
-  })().catch((error: Error) => parser.destroy(error));
-  let position = 0;
-  try {
-    for await (const record of parser) {
-      position += 1;
-      yield { values: record as Record<string, unknown>, position };
-    }
-  } finally {
-    body.destroy();
-    await feeding;
-  }
 }
 
 /**
@@ -77,7 +100,7 @@ export async function* csvRows(body: Readable): AsyncGenerator<SourceRow> {
  * a GeoJSON FeatureCollection (properties plus `geometry`), or the elements
  * of a top-level `data`, `results` or `records` array.
  */
-export async function* jsonRows(body: Readable): AsyncGenerator<SourceRow> {
+export async function* jsonRows(body: Readable): AsyncGenerator<SourceRow[]> {
   let parser: JSONParser | undefined;
   const ready: SourceRow[] = [];
   let failure: Error | undefined;
@@ -98,11 +121,11 @@ export async function* jsonRows(body: Readable): AsyncGenerator<SourceRow> {
       }
       parser.write(buffer);
       if (failure) throw failure;
-      yield* ready.splice(0, ready.length);
+      if (ready.length > 0) yield ready.splice(0, ready.length);
     }
     if (parser && !parser.isEnded) parser.end();
     if (failure) throw failure;
-    yield* ready.splice(0, ready.length);
+    if (ready.length > 0) yield ready.splice(0, ready.length);
   } finally {
     body.destroy();
   }
