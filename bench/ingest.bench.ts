@@ -114,6 +114,48 @@ class Http {
   }
 }
 
+/** Streams 250-record batches of new records on every session at once for `seconds`; the batches' latencies. */
+async function streamBatches(api: Http, sessions: Array<{ cid: string; sid: string }>, seconds: number, prefix: string) {
+  const latencies: number[] = [];
+  let accepted = 0;
+  const deadline = Date.now() + seconds * 1000;
+  await Promise.all(
+    sessions.map(async ({ cid, sid }, c) => {
+      const path = `/connector/${cid}/session/${sid}/upsert`;
+      for (let batch = 0; Date.now() < deadline; batch += 1) {
+        const body = `[${Array.from({ length: BATCH }, (_, i) => sensorRecord(`${prefix}-c${c}-b${batch}-r${i}`, batch * BATCH + i)).join(',')}]`;
+        const sent = process.hrtime.bigint();
+        const { status, text } = await api.call('POST', path, body);
+        latencies.push(Number(process.hrtime.bigint() - sent) / 1e6);
+        if (status !== 200) throw new Error(`batch refused: ${status} ${text.slice(0, 300)}`);
+        accepted += BATCH;
+      }
+    }),
+  );
+  return { accepted, latencies };
+}
+
+/** Until every event committed so far has been relayed. */
+async function outboxDrained(db: Client): Promise<void> {
+  while ((await db.query(`SELECT count(*)::int AS n FROM outbox_event`)).rows[0].n > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/** Until consumer-query has built its indexes for the type (they appear valid once built); how many. */
+async function waitForTypeIndexes(db: Client): Promise<number> {
+  const deadline = Date.now() + 120_000;
+  for (let last = -1, stable = 0; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 500))) {
+    const { rows } = await db.query(
+      `SELECT count(*) FILTER (WHERE i.indisvalid)::int AS valid, count(*)::int AS n FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = 'record'::regclass AND c.relname LIKE 'record_et_%'`,
+    );
+    const { valid, n } = rows[0] as { valid: number; n: number };
+    stable = n > 0 && valid === n && n === last ? stable + 1 : 0;
+    last = n;
+    if (stable >= 4) return n;
+  }
+  throw new Error('consumer-query did not build the type indexes within 2 minutes');
+}
+
 /** CPU time (user + system) a process has used, in seconds (Linux). */
 function cpuSeconds(pid: number): number {
   try {
@@ -140,11 +182,13 @@ function rssMb(pid: number): number {
  *    validated against a JSON Schema, for ~20 s; committed records per second
  *    counted in the table once the outbox is drained (events included),
  *    batch latency, the ingest process's peak RSS;
- * 2. an accrue session of 100,000 buffered operations committed by close/true.
+ * 2. an accrue session of 100,000 buffered operations committed by close/true;
+ * 3. the stream again, for half as long, with consumer-query running: its
+ *    per-type indexes (one per declared property) make every write dearer.
  */
 export const ingestBenchmark: Benchmark = {
   name: 'ingest',
-  description: `${CONNECTORS} connectors streaming ${BATCH}-record batches for ${STREAM_SECONDS} s; commit of a ${COMMIT_OPERATIONS.toLocaleString('en')}-operation accrue session`,
+  description: `${CONNECTORS} connectors streaming ${BATCH}-record batches for ${STREAM_SECONDS} s; commit of a ${COMMIT_OPERATIONS.toLocaleString('en')}-operation accrue session; the stream again with consumer-query's per-type indexes`,
   async run(context) {
     // Production mode refuses the development secrets: the coordinator gets its own.
     const env = context.serviceEnv({ AUTH_MODE: 'local', APP_SECRET: `bench-secret-${context.id}`, SECRETS_KEY: randomBytes(32).toString('base64') });
@@ -153,6 +197,7 @@ export const ingestBenchmark: Benchmark = {
     await db.connect();
     let coordinator: RunningService | undefined;
     let ingest: RunningService | undefined;
+    let consumer: RunningService | undefined;
     const notes: string[] = [`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`];
     try {
       [coordinator, ingest] = await Promise.all([
@@ -186,30 +231,11 @@ export const ingestBenchmark: Benchmark = {
           (row: { pid: number }) => row.pid,
         );
       const cpuBefore = { ingest: cpuSeconds(ingestPid), generator: process.cpuUsage(), postgres: new Map((await backends()).map((pid) => [pid, cpuSeconds(pid)])) };
-      const latencies: number[] = [];
-      let accepted = 0;
       const started = Date.now();
-      const deadline = started + STREAM_SECONDS * 1000;
-      await Promise.all(
-        sessions.map(async (sid, c) => {
-          const path = `/connector/${contributionIds[c]}/session/${sid}/upsert`;
-          for (let batch = 0; Date.now() < deadline; batch += 1) {
-            const body = `[${Array.from({ length: BATCH }, (_, i) => sensorRecord(`c${c}-b${batch}-r${i}`, batch * BATCH + i)).join(',')}]`;
-            const sent = process.hrtime.bigint();
-            const { status, text } = await api.call('POST', path, body);
-            latencies.push(Number(process.hrtime.bigint() - sent) / 1e6);
-            if (status !== 200) throw new Error(`batch refused: ${status} ${text.slice(0, 300)}`);
-            accepted += BATCH;
-          }
-        }),
-      );
+      const { accepted, latencies } = await streamBatches(api, sessions.map((sid, c) => ({ cid: contributionIds[c], sid })), STREAM_SECONDS, 'stream');
       const answered = Date.now();
       // Committed means in the table, with its events relayed.
-      for (;;) {
-        const { rows } = await db.query(`SELECT count(*)::int AS n FROM outbox_event`);
-        if (rows[0].n === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await outboxDrained(db);
       const drained = Date.now();
       const committed = (await db.query(`SELECT count(*)::int AS n FROM record`)).rows[0].n - warm;
       if (committed !== accepted) throw new Error(`${accepted} records accepted but ${committed} in the table`);
@@ -311,6 +337,22 @@ export const ingestBenchmark: Benchmark = {
       ).rows[0].n;
       if (applied !== COMMIT_OPERATIONS) throw new Error(`commit applied ${applied} records, not ${COMMIT_OPERATIONS}`);
       notes.push(`accrue session buffered in ${bufferSeconds.toFixed(1)} s (${Math.round(COMMIT_OPERATIONS / bufferSeconds)} operations/s)`);
+
+      // Scenario 3: the same stream with consumer-query running, which gives the type an index per declared
+      // property (TYPE_INDEXES): what a deployment that queries these fields pays on every write.
+      consumer = await context.startService('consumer-query', env, { waitFor: 'ready', timeoutMs: 60_000 });
+      const indexes = await waitForTypeIndexes(db);
+      const indexedSessions = await Promise.all(
+        contributionIds.slice(0, CONNECTORS).map(async (cid) => ({ cid, sid: await api.json<string>('GET', `/connector/${cid}/session/open/stream`) })),
+      );
+      const indexedStarted = Date.now();
+      const indexed = await streamBatches(api, indexedSessions, STREAM_SECONDS / 2, 'indexed');
+      await outboxDrained(db);
+      const indexedSeconds = (Date.now() - indexedStarted) / 1000;
+      notes.push(
+        `with consumer-query's ${indexes} per-type indexes on the sensor type: ${Math.round(indexed.accepted / indexedSeconds)} records/s, ` +
+          `batch p50 ${percentile(indexed.latencies, 50).toFixed(1)} ms, p99 ${percentile(indexed.latencies, 99).toFixed(1)} ms`,
+      );
       clearInterval(sampler);
       notes.push(`ingest RSS peak over both scenarios: ${Math.round(rssPeak)} MB`);
       notes.push(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -336,7 +378,7 @@ export const ingestBenchmark: Benchmark = {
       };
     } finally {
       // SIGTERM, so that a process started with NODE_OPTIONS=--cpu-prof writes its profile.
-      await Promise.all([coordinator?.stop(), ingest?.stop()]);
+      await Promise.all([coordinator?.stop(), ingest?.stop(), consumer?.stop()]);
       await db.end();
     }
   },

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { SluggedResource } from './slugged-resource';
 
 export type KeyRole = 'coordinator' | 'contributor' | 'consumer';
 
@@ -62,19 +63,7 @@ export interface TimeseriesDefinition {
 }
 
 @Entity({ name: 'entity_type' })
-export class EntityTypeEntity {
-  @PrimaryGeneratedColumn()
-  id: number;
-
-  @Column({ type: 'varchar', length: 32, unique: true })
-  slug: string;
-
-  @Column({ type: 'varchar', length: 64 })
-  name: string;
-
-  @Column({ type: 'varchar', length: 2048 })
-  description: string;
-
+export class EntityTypeEntity extends SluggedResource {
   @Column({ type: 'jsonb', default: {} })
   schema: Record<string, any>;
 
@@ -94,12 +83,6 @@ export class EntityTypeEntity {
   /** Incremented on every change: a natural key for idempotent downstream effects. */
   @Column({ type: 'integer', default: 1 })
   version: number;
-
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  createdAt: Date;
-
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  updatedAt: Date;
 }
 
 @Entity({ name: 'connector' })
@@ -161,30 +144,12 @@ export interface PolicyDocument {
 }
 
 @Entity({ name: 'policy' })
-export class PolicyEntity {
-  @PrimaryGeneratedColumn()
-  id: number;
-
-  @Column({ type: 'varchar', length: 32, unique: true })
-  slug: string;
-
-  @Column({ type: 'varchar', length: 64 })
-  name: string;
-
-  @Column({ type: 'varchar', length: 2048 })
-  description: string;
-
+export class PolicyEntity extends SluggedResource {
   @Column({ type: 'jsonb', default: [] })
   tags: string[];
 
   @Column({ type: 'jsonb' })
   policy: PolicyDocument;
-
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  createdAt: Date;
-
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  updatedAt: Date;
 }
 
 @Entity({ name: 'access' })
