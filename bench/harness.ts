@@ -14,6 +14,8 @@ export interface BenchmarkResult {
 export interface Benchmark {
   name: string;
   description: string;
+  /** Run only when named (it needs something from outside, e.g. a reference deployment's URLs). */
+  onlyWhenNamed?: boolean;
   run(context: BenchContext): Promise<BenchmarkResult>;
 }
 

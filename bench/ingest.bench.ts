@@ -1,5 +1,5 @@
 import { randomBytes } from 'crypto';
-import { mkdtempSync, readFileSync } from 'fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'fs';
 import { Agent, request } from 'http';
 import { loadavg, tmpdir } from 'os';
 import { join } from 'path';
@@ -112,6 +112,121 @@ class Http {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/**
+ * The same workload against another deployment of the BitBroker API (its
+ * wire compatibility is what makes this possible), e.g. BitBroker itself in
+ * local mode: BENCH_REFERENCE_COORDINATOR and BENCH_REFERENCE_CONTRIBUTOR are
+ * the two API bases (`http://host:port/v1`). Only HTTP is observed: records/s
+ * as answered, batch latency, the commit's duration and, when the contributor
+ * listens on this machine, its RSS.
+ */
+export const ingestReferenceBenchmark: Benchmark = {
+  name: 'ingest-reference',
+  description: 'the ingest workload against another BitBroker-compatible deployment (BENCH_REFERENCE_COORDINATOR, BENCH_REFERENCE_CONTRIBUTOR)',
+  onlyWhenNamed: true,
+  async run() {
+    const [coordinatorUrl, contributorUrl] = [process.env.BENCH_REFERENCE_COORDINATOR, process.env.BENCH_REFERENCE_CONTRIBUTOR];
+    if (!coordinatorUrl || !contributorUrl) throw new Error('set BENCH_REFERENCE_COORDINATOR and BENCH_REFERENCE_CONTRIBUTOR to the API bases');
+    const operations = Number(process.env.BENCH_REFERENCE_COMMIT_OPERATIONS ?? COMMIT_OPERATIONS);
+    const admin = new Http(new URL(coordinatorUrl));
+    const api = new Http(new URL(contributorUrl));
+    const notes: string[] = [`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`];
+    const pid = pidListeningOn(Number(new URL(contributorUrl).port));
+    let rssPeak = pid ? rssMb(pid) : NaN;
+    const sampler = setInterval(() => pid && (rssPeak = Math.max(rssPeak, rssMb(pid))), 100);
+    try {
+      // A type of its own per run, so that runs never meet earlier data.
+      const slug = `bench${randomBytes(3).toString('hex')}`;
+      await admin.json('POST', `/entity/${slug}`, sensorType);
+      const contributionIds: string[] = [];
+      for (let i = 0; i < CONNECTORS + 1; i += 1) {
+        contributionIds.push((await admin.json<{ id: string }>('POST', `/entity/${slug}/connector/feed-${i}`, { name: `Feed ${i}`, description: 'Bench feed' })).id);
+      }
+      const sessions = await Promise.all(
+        contributionIds.slice(0, CONNECTORS).map(async (cid) => ({ cid, sid: await api.json<string>('GET', `/connector/${cid}/session/open/stream`) })),
+      );
+      await streamBatches(api, sessions, 2, 'warm');
+      const started = Date.now();
+      const { accepted, latencies } = await streamBatches(api, sessions, STREAM_SECONDS, 'stream');
+      const seconds = (Date.now() - started) / 1000;
+      await Promise.all(sessions.map(({ cid, sid }) => api.json('GET', `/connector/${cid}/session/${sid}/close/true`)));
+      const commitSeconds = await accrueCommit(api, contributionIds[CONNECTORS], operations);
+      notes.push(`${accepted} records answered in ${seconds.toFixed(1)} s; commit of ${operations} accrue operations`);
+      notes.push(pid ? `contributor process ${pid}` : 'contributor process not found on this machine: no RSS');
+      const figures: BenchmarkResult['figures'] = {
+        records_per_second: { value: Math.round(accepted / seconds), unit: 'records/s' },
+        batch_latency_p50: { value: Math.round(percentile(latencies, 50) * 10) / 10, unit: 'ms' },
+        batch_latency_p99: { value: Math.round(percentile(latencies, 99) * 10) / 10, unit: 'ms' },
+        contributor_rss_mb: { value: Math.round(rssPeak), unit: 'MB' },
+        commit_seconds: { value: Math.round(commitSeconds * 100) / 100, unit: 's' },
+      };
+      return { name: this.name, figures, notes };
+    } finally {
+      clearInterval(sampler);
+      admin.close();
+      api.close();
+    }
+  },
+};
+
+/** Buffers `operations` upserts in an accrue session (4 writers), then commits it; the commit's duration in seconds. */
+async function accrueCommit(api: Http, cid: string, operations: number): Promise<number> {
+  const sid = await api.json<string>('GET', `/connector/${cid}/session/open/accrue`);
+  await bufferUpserts(api, cid, sid, operations);
+  const started = process.hrtime.bigint();
+  const closed = await api.call('GET', `/connector/${cid}/session/${sid}/close/true`);
+  if (closed.status !== 200) throw new Error(`commit failed: ${closed.status} ${closed.text.slice(0, 300)}`);
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+/** Posts `operations` new records to a buffered session, 250 a batch, from 4 writers at once. */
+async function bufferUpserts(api: Http, cid: string, sid: string, operations: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONNECTORS }, async () => {
+      while (next < operations) {
+        const from = next;
+        next += BATCH;
+        const body = `[${Array.from({ length: Math.min(BATCH, operations - from) }, (_, i) => sensorRecord(`accrue-${from + i}`, from + i)).join(',')}]`;
+        const { status, text } = await api.call('POST', `/connector/${cid}/session/${sid}/upsert`, body);
+        if (status !== 200) throw new Error(`accrue batch refused: ${status} ${text.slice(0, 300)}`);
+      }
+    }),
+  );
+}
+
+/** The pid of the process listening on a local TCP port, if this machine has one (Linux: /proc/net/tcp*, then the socket's inode among /proc/<pid>/fd). */
+function pidListeningOn(port: number): number | undefined {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let lines: string[] = [];
+    try {
+      lines = readFileSync(table, 'utf8').split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    for (const line of lines) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[1]?.endsWith(`:${hex}`) && fields[3] === '0A') inodes.add(fields[9]);
+    }
+  }
+  if (inodes.size === 0) return undefined;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+        const target = readlinkSync(`/proc/${entry}/fd/${fd}`);
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+        if (inode && inodes.has(inode)) return Number(entry);
+      }
+    } catch {
+      // a process that ended or is not ours to read
+    }
+  }
+  return undefined;
 }
 
 /** Streams 250-record batches of new records on every session at once for `seconds`; the batches' latencies. */
@@ -256,18 +371,7 @@ export const ingestBenchmark: Benchmark = {
       const cid = contributionIds[CONNECTORS];
       const sid = await api.json<string>('GET', `/connector/${cid}/session/open/accrue`);
       const bufferStarted = Date.now();
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: CONNECTORS }, async () => {
-          while (next < COMMIT_OPERATIONS) {
-            const from = next;
-            next += BATCH;
-            const body = `[${Array.from({ length: BATCH }, (_, i) => sensorRecord(`accrue-${from + i}`, from + i)).join(',')}]`;
-            const { status, text } = await api.call('POST', `/connector/${cid}/session/${sid}/upsert`, body);
-            if (status !== 200) throw new Error(`accrue batch refused: ${status} ${text.slice(0, 300)}`);
-          }
-        }),
-      );
+      await bufferUpserts(api, cid, sid, COMMIT_OPERATIONS);
       const bufferSeconds = (Date.now() - bufferStarted) / 1000;
       // Where the commit's time goes: the statement the ingest's backend is running, sampled.
       const monitor = new Client({ connectionString: context.databaseUrl });

@@ -10,11 +10,11 @@ import { join } from 'path';
 import { BenchContext, Benchmark, BenchmarkResult } from './harness';
 import { consumerBenchmark } from './consumer.bench';
 import { harvestBenchmark } from './harvest.bench';
-import { ingestBenchmark } from './ingest.bench';
+import { ingestBenchmark, ingestReferenceBenchmark } from './ingest.bench';
 import { outboxRelayBenchmark } from './outbox-relay.bench';
 import { publishBenchmark } from './publish.bench';
 
-const BENCHMARKS: Benchmark[] = [outboxRelayBenchmark, consumerBenchmark, ingestBenchmark, harvestBenchmark, publishBenchmark];
+const BENCHMARKS: Benchmark[] = [outboxRelayBenchmark, consumerBenchmark, ingestBenchmark, ingestReferenceBenchmark, harvestBenchmark, publishBenchmark];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   if (unknown.length > 0) {
     throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
   }
-  const selected = wanted.length > 0 ? BENCHMARKS.filter((benchmark) => wanted.includes(benchmark.name)) : BENCHMARKS;
+  const selected = wanted.length > 0 ? BENCHMARKS.filter((benchmark) => wanted.includes(benchmark.name)) : BENCHMARKS.filter((benchmark) => !benchmark.onlyWhenNamed);
   // Services run from the compiled build, as deployed: build it from the current sources.
   process.stdout.write('building (npm run build)…\n');
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: join(__dirname, '..'), stdio: 'inherit' });

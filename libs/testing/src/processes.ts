@@ -58,6 +58,12 @@ function entryPoint(app: string, build: 'source' | 'dist'): string[] {
     : ['-r', join(ROOT, 'tools/register.js'), join(ROOT, `apps/${app}/src/main.ts`)];
 }
 
+/** Service processes still running: a test that fails before it stops one must not leave it behind. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Starts a service as a real process and waits until `/health` (or `/ready`) answers. */
 export async function startServiceProcess(app: string, env: Record<string, string>, options: ServiceProcessOptions = {}): Promise<RunningService> {
   const port = Number(env.PORT) || (await freePort());
@@ -67,6 +73,8 @@ export async function startServiceProcess(app: string, env: Record<string, strin
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

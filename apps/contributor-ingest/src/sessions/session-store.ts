@@ -259,6 +259,11 @@ export class SessionStore {
       [sessionId],
     );
     await manager.query(`ANALYZE session_final`);
+    // No merge joins against `record`: for a small session the planner may prefer one ordered pass over the
+    // whole public id index to a few thousand probes of it, and on rows written since the last vacuum that pass
+    // visits the heap for every entry (seconds for a few hundred thousand records). Hash joins stay: they are
+    // what joins the session's own tables best.
+    await manager.query(`SET LOCAL enable_mergejoin = off`);
     await manager.query(`CREATE TEMP TABLE session_gone (public_id char(40), vendor_id text, name text, document jsonb) ON COMMIT DROP`);
     await manager.query(
       replace
@@ -301,8 +306,10 @@ export class SessionStore {
                  UNION ALL
                  SELECT i.public_id, i.vendor_id FROM inserted i
                   WHERE NOT EXISTS (
-                    SELECT 1 FROM session_gone g JOIN final ON final.public_id = g.public_id
-                     WHERE g.public_id = i.public_id AND g.document = final.document AND g.name = final.name)) c
+                    SELECT 1 FROM session_gone g
+                      JOIN session_final f ON f.public_id = g.public_id
+                      JOIN session_operation o ON o.session_id = $3 AND o.seq = f.last_seq
+                     WHERE g.public_id = i.public_id AND g.document = o.document AND g.name = o.name)) c
        )
        INSERT INTO outbox_event (subject, payload, source)
        SELECT $4, $5::jsonb || jsonb_build_object('records', jsonb_agg(jsonb_build_object('publicId', public_id, 'vendorId', vendor_id))), $6
