@@ -62,7 +62,7 @@ describe('type index plan', () => {
     const population = plan.find((index) => index.property === 'population')!;
     expect(population.name).toMatch(/^record_et_7_json_[0-9a-f]{12}$/);
     expect(population.create).toBe(
-      `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${population.name} ON record USING btree ((${fieldIndexExpressions('document', 'entity.population').json})) WHERE entity_type_id = 7`,
+      `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${population.name} ON record USING btree ((${fieldIndexExpressions('document', 'entity.population').json}), id) WHERE entity_type_id = 7`,
     );
     const location = plan.filter((index) => index.property === 'location');
     expect(location.map((index) => index.create.includes('USING gist'))).toEqual([true, true]);
@@ -158,7 +158,7 @@ describeWithInfrastructure('consumer-query: per-type indexes', () => {
     expect(await typeIndexes(platform.db, 'plain')).toEqual([]);
   });
 
-  async function plan(query: Record<string, unknown>): Promise<string> {
+  async function plan(query: Record<string, unknown>, settings = 'SET enable_seqscan = off; SET enable_indexscan = off'): Promise<string> {
     const db = platform.consumer.app.get(CatalogDatabase);
     const spy = jest.spyOn(db, 'query');
     try {
@@ -167,11 +167,11 @@ describeWithInfrastructure('consumer-query: per-type indexes', () => {
       const client = await db.connect();
       try {
         // The tables are small: forbid the plain scans so that the cheapest index on a condition must show.
-        await client.query('SET enable_seqscan = off; SET enable_indexscan = off');
+        await client.query(settings);
         const { rows } = await client.query(`EXPLAIN ${text}`, values);
         return rows.map((row) => row['QUERY PLAN']).join('\n');
       } finally {
-        await client.query('RESET enable_seqscan; RESET enable_indexscan');
+        await client.query('RESET enable_seqscan; RESET enable_indexscan; RESET enable_sort');
         client.release();
       }
     } finally {
@@ -195,6 +195,15 @@ describeWithInfrastructure('consumer-query: per-type indexes', () => {
     ).toContain(await index('geography', 'location'));
     const square = { type: 'Polygon', coordinates: [[[-5, 42], [-4.9, 42], [-4.9, 42.1], [-5, 42.1], [-5, 42]]] };
     expect(await plan({ type: 'place', 'entity.location': { $within: { $geometry: square } } })).toContain(await index('point', 'location'));
+  });
+
+  it('reads a page of an equality in insertion order straight from the index, without sorting the matches', async () => {
+    const [{ id }] = (await platform.db.query(`SELECT id FROM entity_type WHERE slug = 'place'`)).rows;
+    const code = planIndexes({ id, schema: SERVED_SCHEMA }).find((planned) => planned.kind === 'text' && planned.property === 'code')!.name;
+    await waitForTypeIndexes(platform.db, 'place', 6);
+    const explained = await plan({ type: 'place', 'entity.code': 'C00042' }, 'SET enable_seqscan = off; SET enable_sort = off');
+    expect(explained).toContain(`Index Scan using ${code}`);
+    expect(explained).not.toContain('Sort');
   });
 
   it('answers rewritten equalities exactly as containment would, whatever the stored values', async () => {
