@@ -38,6 +38,22 @@ describeWithInfrastructure('the platform boots and reports its health', () => {
     }
   });
 
+  it('logs each refused request as one JSON line with its correlation id, and never the token it carried', async () => {
+    const coordinator = services.find((service) => service.name === 'coordinator')!;
+    const token = `odb1.${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}.supersecretvalue123`;
+    const response = await fetch(`${coordinator.url}/v1/user`, { headers: { 'x-bbk-auth-token': token, 'x-request-id': 'trace-4711' } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('x-request-id')).toBe('trace-4711');
+    const line = await waitFor(() => coordinator.output().split('\n').find((candidate) => candidate.includes('trace-4711')), {
+      timeoutMs: 5_000,
+      what: 'the request log line',
+    });
+    expect(JSON.parse(line)).toMatchObject({ service: 'coordinator', req: { id: 'trace-4711', method: 'GET', url: '/v1/user' }, res: { statusCode: 401 } });
+    expect(coordinator.output()).not.toContain('supersecretvalue123');
+    // Nest 11 path syntax throughout: no route converter warnings at start-up.
+    expect(coordinator.output()).not.toContain('LegacyRouteConverter');
+  });
+
   it('answers /health and exposes Prometheus metrics', async () => {
     for (const service of services) {
       expect((await fetch(`${service.url}/health`)).status).toBe(200);
