@@ -3,7 +3,7 @@ import { fieldIndexExpressions } from '@odb/query';
 import { CatalogDatabase } from '../src/catalog/catalog-database';
 import { segmentScope, takeEqualities, takeType } from '../src/catalog/query-shape';
 import { describe as describeType } from '../src/catalog/entity-types';
-import { indexedProperties, planIndexes } from '../src/indexes/type-index-plan';
+import { indexedProperties, planIndexes, planStatistics } from '../src/indexes/type-index-plan';
 import {
   ConsumerPlatform,
   consumerAs,
@@ -197,6 +197,21 @@ describeWithInfrastructure('consumer-query: per-type indexes', () => {
     expect(await plan({ type: 'place', 'entity.location': { $within: { $geometry: square } } })).toContain(await index('point', 'location'));
   });
 
+  it('gives the planner dependency statistics for each indexed string property, so that it estimates typed equalities', async () => {
+    const [{ id }] = (await platform.db.query(`SELECT id FROM entity_type WHERE slug = 'place'`)).rows;
+    await waitForTypeIndexes(platform.db, 'place', 6);
+    const planned = planStatistics({ id, schema: SERVED_SCHEMA });
+    expect(planned.map((statistics) => statistics.property).sort()).toEqual(['code', 'kind']);
+    const { rows } = await platform.db.query(
+      `SELECT stxname AS name, stxkind::text[] AS kinds, pg_get_statisticsobjdef_expressions(oid)::text AS expressions
+         FROM pg_statistic_ext WHERE stxrelid = 'record'::regclass AND starts_with(stxname, $1)`,
+      [`record_et_${id}_`],
+    );
+    expect(rows.map((row) => row.name).sort()).toEqual(planned.map((statistics) => statistics.name).sort());
+    for (const row of rows) expect(row.kinds).toEqual(['f', 'e']);
+    expect(rows.map((row) => row.expressions).join(' ')).toContain(`jsonb_typeof((document #> '{entity,code}'::text[]))`);
+  });
+
   it('reads a page of an equality in insertion order straight from the index, without sorting the matches', async () => {
     const [{ id }] = (await platform.db.query(`SELECT id FROM entity_type WHERE slug = 'place'`)).rows;
     const code = planIndexes({ id, schema: SERVED_SCHEMA }).find((planned) => planned.kind === 'text' && planned.property === 'code')!.name;
@@ -270,11 +285,15 @@ describeWithInfrastructure('consumer-query: per-type indexes', () => {
     expect((await consumer.get(q({ type: 'place', 'entity.population': { $gte: 0, $lt: 20 } }))).body).toHaveLength(4);
   });
 
-  it('drops the indexes of a deleted type', async () => {
+  it('drops the indexes and statistics objects of a deleted type', async () => {
     await expectStatus(platform.admin.delete('/entity/place'), 204, 'deleting the type');
     await waitFor(async () => (await platform.db.query(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname LIKE 'record\\_et\\_%'`)).rows[0].n === 0, {
       timeoutMs: 30_000,
       what: 'no managed index left',
+    });
+    await waitFor(async () => (await platform.db.query(`SELECT count(*)::int AS n FROM pg_statistic_ext WHERE stxname LIKE 'record\\_et\\_%'`)).rows[0].n === 0, {
+      timeoutMs: 30_000,
+      what: 'no managed statistics object left',
     });
     expect((await consumer.get(q({ type: 'place' }))).body).toEqual([]);
   });

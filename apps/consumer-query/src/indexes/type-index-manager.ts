@@ -5,7 +5,7 @@ import { OnDomainEvent } from '@odb/messaging';
 import { quoteIdentifier } from '@odb/persistence';
 import { SERVICE_CONFIG } from '@odb/platform';
 import { ConsumerQueryConfig } from '../config';
-import { MANAGED_INDEX_PREFIX, PlannedIndex, planIndexes } from './type-index-plan';
+import { MANAGED_INDEX_PREFIX, PlannedIndex, PlannedStatistics, planIndexes, planStatistics } from './type-index-plan';
 
 const LOCK = 'odb.consumer-query.type-indexes';
 const RETRY_MS = 5000;
@@ -22,8 +22,9 @@ export interface ReconcileResult {
  * with the entity types: on start-up and whenever a type is created, updated
  * or deleted, it computes the indexes every type should have, creates the
  * missing ones and drops those no type needs any more (and any left invalid by
- * an interrupted build), then ANALYZEs `record` so that the planner has
- * statistics on the new expressions.
+ * an interrupted build), does the same for the statistics objects the planner
+ * needs beside them (`planStatistics`), then ANALYZEs `record` so that the
+ * planner has statistics on the new expressions.
  *
  * Idempotent and safe with several replicas: index names are deterministic,
  * builds use CREATE INDEX CONCURRENTLY (writers are never blocked), and one
@@ -139,13 +140,44 @@ export class TypeIndexManager implements OnApplicationBootstrap, OnApplicationSh
         await client.query(index.create);
         created.push(index.name);
       }
-      // Expression indexes bring their own statistics, gathered by ANALYZE only.
+      const statistics = await this.reconcileStatistics(client, types);
+      created.push(...statistics.created);
+      dropped.push(...statistics.dropped);
+      // Expression indexes and statistics objects are filled by ANALYZE only.
       if (created.length > 0 && !this.stopped) await client.query(`ANALYZE record`);
       return { created, dropped };
     } finally {
       this.client = undefined;
       await client.end().catch(() => undefined);
     }
+  }
+
+  /** The same for the statistics objects the planner needs beside the indexes. */
+  private async reconcileStatistics(client: Client, types: Array<{ id: number; schema: unknown }>): Promise<{ created: string[]; dropped: string[] }> {
+    const desired = new Map<string, PlannedStatistics>();
+    for (const type of types) {
+      for (const statistics of planStatistics(type, this.config.TYPE_INDEXES_MAX_PROPERTIES)) desired.set(statistics.name, statistics);
+    }
+    const existing = (
+      await client.query<{ name: string }>(
+        `SELECT stxname AS name FROM pg_statistic_ext WHERE stxrelid = 'record'::regclass AND starts_with(stxname, $1)`,
+        [MANAGED_INDEX_PREFIX],
+      )
+    ).rows.map((row) => row.name);
+    const dropped: string[] = [];
+    for (const name of existing) {
+      if (this.stopped) break;
+      if (desired.has(name)) continue;
+      await client.query(`DROP STATISTICS IF EXISTS ${quoteIdentifier(name)}`);
+      dropped.push(name);
+    }
+    const created: string[] = [];
+    for (const statistics of desired.values()) {
+      if (this.stopped || existing.includes(statistics.name)) continue;
+      await client.query(statistics.create);
+      created.push(statistics.name);
+    }
+    return { created, dropped };
   }
 
   private retryLater(): void {
