@@ -86,10 +86,12 @@ describeWithInfrastructure('coordinator: domain events', () => {
         [['entity-type.updated', { entityTypeId: 'country', changed: ['schema', 'timeseries'] }]],
         [() => api.put('/entity/country', { ...countries, name: 'All countries', schema: {}, timeseries: {} }), 204],
       );
-      await expectEvents([['entity-type.updated', { entityTypeId: 'country', changed: [] }]], [
-        () => api.put('/entity/country', { ...countries, name: 'All countries', schema: {}, timeseries: {} }),
-        204,
-      ]);
+      // A PUT that changes nothing raises no event: the one seen next is the real change's.
+      await expectEvents(
+        [['entity-type.updated', { entityTypeId: 'country', changed: ['description'] }]],
+        [() => api.put('/entity/country', { ...countries, name: 'All countries', schema: {}, timeseries: {} }), 204],
+        [() => api.put('/entity/country', { ...countries, name: 'All countries', schema: {}, timeseries: {}, description: 'Every country' }), 204],
+      );
       await expectEvents([['entity-type.deleted', { entityTypeId: 'country' }]], [() => api.delete('/entity/country'), 204]);
     });
 

@@ -72,9 +72,17 @@ describeWithInfrastructure('coordinator: dataset metadata and publications', () 
       expect(body).toEqual({ ...metadata, keywords: ['population', 'census'] });
     });
 
-    it('says nothing changed when the same metadata is put again', async () => {
-      const events = await recorder.during(1, async () => api.put('/entity/country/metadata', { ...metadata, license: { id: 'Etalab-2.0' } }));
-      expect(summary(events)).toEqual([['entity-type.updated', { entityTypeId: 'country', changed: [] }]]);
+    it('writes nothing and raises no event when the same metadata is put again', async () => {
+      const [{ version: before }] = await sql(`SELECT version FROM entity_type WHERE slug = 'country'`);
+      // The event seen is the next real change's, not one for the repeated PUT.
+      const events = await recorder.during(1, async () => {
+        expect((await api.put('/entity/country/metadata', { ...metadata, license: { id: 'Etalab-2.0' } })).status).toBe(204);
+        expect((await api.put('/entity/country/metadata', { ...metadata, frequency: 'weekly' })).status).toBe(204);
+      });
+      expect(summary(events)).toEqual([['entity-type.updated', { entityTypeId: 'country', changed: ['metadata'] }]]);
+      const [{ version: after }] = await sql(`SELECT version FROM entity_type WHERE slug = 'country'`);
+      expect(after).toBe(before + 1);
+      expect((await api.put('/entity/country/metadata', metadata)).status).toBe(204);
     });
 
     it('leaves the BitBroker entity type document as it was', async () => {

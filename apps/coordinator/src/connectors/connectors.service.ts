@@ -95,6 +95,7 @@ export class ConnectorsService {
       this.requireWebhookForTimeseries(type, properties);
       const { connector } = await this.find(manager, entitySlug, connectorSlug);
       const changed = changedProperties<ConnectorProperties>(connector, properties);
+      if (changed.length === 0) return; // nothing to write, event included
       await manager.update(ConnectorEntity, { id: connector.id }, properties);
       await this.emit(manager, EventSubjects.ConnectorUpdated, entitySlug, connectorSlug, connector.contributionId, connector.isLive, changed);
     });

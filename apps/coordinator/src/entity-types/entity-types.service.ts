@@ -79,6 +79,7 @@ export class EntityTypesService {
       const current = await manager.findOne(EntityTypeEntity, { where: { slug }, lock: { mode: 'pessimistic_write' } });
       if (!current) throw ApiError.notFound();
       const changed = changedProperties<EntityTypeProperties>(current, properties);
+      if (changed.length === 0) return; // nothing to write, version and event included
       await manager.update(EntityTypeEntity, { id: current.id }, { ...properties, version: () => 'version + 1' });
       await this.outbox.append(manager, EventSubjects.EntityTypeUpdated, { entityTypeId: slug, changed });
     });

@@ -71,6 +71,7 @@ export class PoliciesService {
       const current = await manager.findOneBy(PolicyEntity, { slug });
       if (!current) throw ApiError.notFound();
       const changed = changedProperties<PolicyProperties>(current, properties);
+      if (changed.length === 0) return; // nothing to write, event included
       await manager.update(PolicyEntity, { id: current.id }, properties);
       await this.outbox.append(manager, EventSubjects.PolicyUpdated, { policyId: slug, changed });
     });

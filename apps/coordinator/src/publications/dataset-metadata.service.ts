@@ -48,7 +48,8 @@ export class DatasetMetadataService {
     await this.dataSource.transaction(async (manager) => {
       const current = await manager.findOne(EntityTypeEntity, { where: { slug }, lock: { mode: 'pessimistic_write' } });
       if (!current) throw ApiError.notFound();
-      const changed = isDeepStrictEqual(readDatasetMetadata(current.datasetMetadata), readDatasetMetadata(metadata)) ? [] : ['metadata'];
+      if (isDeepStrictEqual(readDatasetMetadata(current.datasetMetadata), readDatasetMetadata(metadata))) return; // nothing to write, event included
+      const changed = ['metadata'];
       await manager.query(`UPDATE entity_type SET dataset_metadata = $2, version = version + 1, updated_at = now() WHERE id = $1`, [
         current.id,
         JSON.stringify(metadata),
