@@ -6,7 +6,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
 import { RunningService, waitFor } from '@odb/testing';
-import { Benchmark, BenchmarkResult, SERVICE_NODE_OPTIONS, percentile, target } from './harness';
+import { Benchmark, BenchmarkResult, SERVICE_NODE_OPTIONS, percentile, pidListeningOn, target } from './harness';
 
 /**
  * The Consumer API on a million records of one entity type.
@@ -59,6 +59,125 @@ export const placeType = {
   },
   timeseries: {},
 };
+
+/** The path of a catalog query. */
+function q(query: unknown): string {
+  return `/catalog?q=${encodeURIComponent(JSON.stringify(query))}`;
+}
+
+/** The scenarios with targets: get by id, deep pages, typed catalog equality and range, `$near` 10 km. */
+function targetScenarios(total: number, contributionId: string, random: () => number): Scenario[] {
+  const pick = (n: number) => Math.floor(random() * n);
+  const point = () => [AREA.west + random() * (AREA.east - AREA.west), AREA.south + random() * (AREA.north - AREA.south)];
+  return [
+    { name: 'get', next: () => `/entity/${SLUG}/${publicId(contributionId, vendorId(1 + pick(total)))}` },
+    { name: 'list_deep', next: () => `/entity/${SLUG}?limit=250&offset=${pick(Math.max(1, total - 249))}` },
+    { name: 'catalog_eq', next: () => q({ type: SLUG, 'entity.category': `category-${pick(CATEGORIES)}` }) },
+    {
+      name: 'catalog_range',
+      next: () => {
+        const low = pick(1_000_000 - 1_000);
+        return q({ type: SLUG, 'entity.population': { $gte: low, $lt: low + 1_000 } });
+      },
+    },
+    {
+      name: 'near_10km',
+      next: () => q({ type: SLUG, 'entity.location': { $near: { $geometry: { type: 'Point', coordinates: point() }, $max: 10_000 } } }),
+    },
+  ];
+}
+
+/**
+ * The target scenarios against another deployment of the BitBroker API, e.g.
+ * BitBroker itself in local mode, on records loaded through its own
+ * Contributor API (BENCH_REFERENCE_RECORDS, default 100,000): req/s, p50, p99,
+ * and the consumer's RSS when it listens on this machine. Run it against this
+ * platform too (`npm start`) for figures on the same data and loading path.
+ * The deployment must be empty of the `place` type and `everything` policy.
+ */
+export const consumerReferenceBenchmark: Benchmark = {
+  name: 'consumer-reference',
+  description: 'the consumer target scenarios against another BitBroker-compatible deployment (BENCH_REFERENCE_COORDINATOR, _CONTRIBUTOR, _CONSUMER)',
+  onlyWhenNamed: true,
+  async run() {
+    const [coordinatorUrl, contributorUrl, consumerUrl] = ['COORDINATOR', 'CONTRIBUTOR', 'CONSUMER'].map((name) => process.env[`BENCH_REFERENCE_${name}`]);
+    if (!coordinatorUrl || !contributorUrl || !consumerUrl) throw new Error('set BENCH_REFERENCE_COORDINATOR, _CONTRIBUTOR and _CONSUMER to the API bases');
+    const total = Number(process.env.BENCH_REFERENCE_RECORDS ?? 100_000);
+    const seconds = Number(process.env.BENCH_CONSUMER_SECONDS ?? 10);
+    const clients = Number(process.env.BENCH_CONSUMER_CLIENTS ?? 10);
+    const contributionId = await setUpCatalog(coordinatorUrl);
+    const loadStarted = Date.now();
+    await contributeRecords(contributorUrl, contributionId, total);
+    const figures: BenchmarkResult['figures'] = { load_records_per_second: { value: Math.round(total / ((Date.now() - loadStarted) / 1000)), unit: 'records/s' } };
+    const pid = pidListeningOn(Number(new URL(consumerUrl).port));
+    let peakRss = pid ? rssMiB(pid) : NaN;
+    const sampler = setInterval(() => pid && (peakRss = Math.max(peakRss, rssMiB(pid))), 200);
+    const agent = new Agent({ keepAlive: true, maxSockets: clients });
+    const headers = { 'x-bbk-audience': POLICY, accept: 'application/json' };
+    const notes: string[] = [`${total} records loaded through the Contributor API; ${clients} concurrent keep-alive clients`];
+    try {
+      for (const scenario of targetScenarios(total, contributionId, mulberry32(42))) {
+        await load(consumerUrl, agent, headers, clients, 2, scenario.next);
+        const result = await load(consumerUrl, agent, headers, clients, seconds, scenario.next);
+        figures[`${scenario.name}_rps`] = { value: Math.round(result.count / result.seconds), unit: 'req/s' };
+        figures[`${scenario.name}_p50`] = { value: round(percentile(result.latencies, 50)), unit: 'ms' };
+        figures[`${scenario.name}_p99`] = { value: round(percentile(result.latencies, 99)), unit: 'ms' };
+        notes.push(`${scenario.name}: ${result.meanItems.toFixed(0)} items/answer${result.errors > 0 ? `, ${result.errors} non-200 answers (${result.firstError})` : ''}`);
+      }
+    } finally {
+      clearInterval(sampler);
+      agent.destroy();
+    }
+    figures.consumer_rss_peak = { value: Math.round(peakRss), unit: 'MiB' };
+    return { name: this.name, figures, notes };
+  },
+};
+
+/** Places 1…total through stream sessions of the Contributor API, 250 a batch, 4 batches in flight. */
+async function contributeRecords(api: string, contributionId: string, total: number): Promise<void> {
+  const call = async (method: string, path: string, body?: string) => {
+    const response = await fetch(`${api}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body });
+    const text = await response.text();
+    if (response.status !== 200) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 300)}`);
+    return text;
+  };
+  const sid = JSON.parse(await call('GET', `/connector/${contributionId}/session/open/stream`)) as string;
+  const random = mulberry32(7);
+  let next = 1;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next <= total) {
+        const from = next;
+        next += 250;
+        const batch = Array.from({ length: Math.min(250, total - from + 1) }, (_, k) => placeRecord(from + k, random));
+        await call('POST', `/connector/${contributionId}/session/${sid}/upsert`, JSON.stringify(batch));
+      }
+    }),
+  );
+  await call('GET', `/connector/${contributionId}/session/${sid}/close/true`);
+}
+
+/** Place i as a contributed record, with the properties the SQL loader gives it (values drawn from `random`). */
+function placeRecord(i: number, random: () => number) {
+  return {
+    id: vendorId(i),
+    name: `Place ${i}`,
+    entity: {
+      code: code(i),
+      category: `category-${Math.floor(random() * CATEGORIES)}`,
+      population: Math.floor(random() * 1_000_000),
+      elevation: Math.round(random() * 300_000) / 100,
+      rating: Math.round(random() * 500) / 100,
+      open: random() < 1 / 3,
+      description: `A generated place for the benchmark, number ${i}, with a short text of about a hundred characters.`,
+      location: {
+        type: 'Point',
+        coordinates: [AREA.west + random() * (AREA.east - AREA.west), AREA.south + random() * (AREA.north - AREA.south)].map((v) => Math.round(v * 1e6) / 1e6),
+      },
+    },
+    instance: { updated: '2024-01-01T00:00:00Z', source: 'generated' },
+  };
+}
 
 interface Scenario {
   name: string;
@@ -138,23 +257,8 @@ export const consumerBenchmark: Benchmark = {
 
       const random = mulberry32(42);
       const pick = (n: number) => Math.floor(random() * n);
-      const point = () => [AREA.west + random() * (AREA.east - AREA.west), AREA.south + random() * (AREA.north - AREA.south)];
-      const q = (query: unknown) => `/catalog?q=${encodeURIComponent(JSON.stringify(query))}`;
       const scenarios: Scenario[] = [
-        { name: 'get', next: () => `/entity/${SLUG}/${publicId(contributionId, vendorId(1 + pick(total)))}` },
-        { name: 'list_deep', next: () => `/entity/${SLUG}?limit=250&offset=${pick(Math.max(1, total - 249))}` },
-        { name: 'catalog_eq', next: () => q({ type: SLUG, 'entity.category': `category-${pick(CATEGORIES)}` }) },
-        {
-          name: 'catalog_range',
-          next: () => {
-            const low = pick(1_000_000 - 1_000);
-            return q({ type: SLUG, 'entity.population': { $gte: low, $lt: low + 1_000 } });
-          },
-        },
-        {
-          name: 'near_10km',
-          next: () => q({ type: SLUG, 'entity.location': { $near: { $geometry: { type: 'Point', coordinates: point() }, $max: 10_000 } } }),
-        },
+        ...targetScenarios(total, contributionId, random),
         // Not targets: the same queries without the type, and an equality on a nearly unique value.
         { name: 'catalog_eq_untyped', next: () => q({ 'entity.category': `category-${pick(CATEGORIES)}` }) },
         {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'crypto';
+import { readdirSync, readFileSync, readlinkSync } from 'fs';
 import { Client } from 'pg';
 import { quoteIdentifier, runMigrations } from '@odb/persistence';
 import { RunningService, ServiceProcessOptions, startServiceProcess } from '@odb/testing';
@@ -81,4 +82,36 @@ export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** The pid of the process listening on a local TCP port, if this machine has one (Linux: /proc/net/tcp*, then the socket's inode among /proc/<pid>/fd). */
+export function pidListeningOn(port: number): number | undefined {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let lines: string[] = [];
+    try {
+      lines = readFileSync(table, 'utf8').split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    for (const line of lines) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[1]?.endsWith(`:${hex}`) && fields[3] === '0A') inodes.add(fields[9]);
+    }
+  }
+  if (inodes.size === 0) return undefined;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+        const target = readlinkSync(`/proc/${entry}/fd/${fd}`);
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+        if (inode && inodes.has(inode)) return Number(entry);
+      }
+    } catch {
+      // a process that ended or is not ours to read
+    }
+  }
+  return undefined;
 }

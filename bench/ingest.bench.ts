@@ -1,11 +1,11 @@
 import { randomBytes } from 'crypto';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'fs';
+import { mkdtempSync, readFileSync } from 'fs';
 import { Agent, request } from 'http';
 import { loadavg, tmpdir } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
 import { RunningService } from '@odb/testing';
-import { Benchmark, BenchmarkResult, percentile, target } from './harness';
+import { Benchmark, BenchmarkResult, percentile, pidListeningOn, target } from './harness';
 
 const CONNECTORS = 4;
 const BATCH = 250;
@@ -195,38 +195,6 @@ async function bufferUpserts(api: Http, cid: string, sid: string, operations: nu
       }
     }),
   );
-}
-
-/** The pid of the process listening on a local TCP port, if this machine has one (Linux: /proc/net/tcp*, then the socket's inode among /proc/<pid>/fd). */
-function pidListeningOn(port: number): number | undefined {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let lines: string[] = [];
-    try {
-      lines = readFileSync(table, 'utf8').split('\n').slice(1);
-    } catch {
-      continue;
-    }
-    for (const line of lines) {
-      const fields = line.trim().split(/\s+/);
-      if (fields[1]?.endsWith(`:${hex}`) && fields[3] === '0A') inodes.add(fields[9]);
-    }
-  }
-  if (inodes.size === 0) return undefined;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
-        const target = readlinkSync(`/proc/${entry}/fd/${fd}`);
-        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-        if (inode && inodes.has(inode)) return Number(entry);
-      }
-    } catch {
-      // a process that ended or is not ours to read
-    }
-  }
-  return undefined;
 }
 
 /** Streams 250-record batches of new records on every session at once for `seconds`; the batches' latencies. */

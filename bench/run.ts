@@ -8,13 +8,13 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { cpus, totalmem } from 'os';
 import { join } from 'path';
 import { BenchContext, Benchmark, BenchmarkResult } from './harness';
-import { consumerBenchmark } from './consumer.bench';
+import { consumerBenchmark, consumerReferenceBenchmark } from './consumer.bench';
 import { harvestBenchmark } from './harvest.bench';
 import { ingestBenchmark, ingestReferenceBenchmark } from './ingest.bench';
 import { outboxRelayBenchmark } from './outbox-relay.bench';
 import { publishBenchmark } from './publish.bench';
 
-const BENCHMARKS: Benchmark[] = [outboxRelayBenchmark, consumerBenchmark, ingestBenchmark, ingestReferenceBenchmark, harvestBenchmark, publishBenchmark];
+const BENCHMARKS: Benchmark[] = [outboxRelayBenchmark, consumerBenchmark, consumerReferenceBenchmark, ingestBenchmark, ingestReferenceBenchmark, harvestBenchmark, publishBenchmark];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
