@@ -535,6 +535,8 @@ export const IngestOpenSessionResponseSchema = {
   properties: { sessionId: sessionIdSchema },
 } as const satisfies JsonSchema;
 
+const idsWantedSchema = { type: 'boolean', description: 'Answer the public ids of the batch (default false).' } as const;
+
 export const IngestWriteRequestSchema = {
   title: 'IngestWriteRequest',
   oneOf: [
@@ -546,6 +548,7 @@ export const IngestWriteRequestSchema = {
         sessionId: sessionIdSchema,
         action: { type: 'string', const: 'upsert' },
         records: { type: 'array', maxItems: 1000, items: ContributedRecordSchema },
+        ids: idsWantedSchema,
       },
     },
     {
@@ -556,6 +559,7 @@ export const IngestWriteRequestSchema = {
         sessionId: sessionIdSchema,
         action: { type: 'string', const: 'delete' },
         records: { type: 'array', maxItems: 1000, items: { type: 'string' } },
+        ids: idsWantedSchema,
       },
     },
   ],
@@ -564,9 +568,9 @@ export const IngestWriteRequestSchema = {
 export const IngestWriteResponseSchema = {
   title: 'IngestWriteResponse',
   type: 'object',
-  required: ['ids', 'changed'],
+  required: ['changed'],
   properties: {
-    ids: { type: 'object', additionalProperties: { type: 'string' }, description: 'Vendor id → public id.' },
+    ids: { type: 'object', additionalProperties: { type: 'string' }, description: 'Vendor id → public id (when asked).' },
     changed: { type: 'integer', minimum: 0, description: 'Records actually written (unchanged ones are skipped).' },
   },
 } as const satisfies JsonSchema;
@@ -665,6 +669,7 @@ export const RPC_EXAMPLES: { [S in RpcSubject]: RpcContracts[S] } = {
       sessionId: '4527eff4-63cf-4b7f-a4f8-9f0c3d3b1e2a',
       action: 'upsert',
       records: [{ id: 'GB', name: 'United Kingdom', entity: { capital: 'London' } }],
+      ids: true,
     },
     response: { ids: { GB: '917d0311c687e5ffb28c91a9ea57cd3a306890d0' }, changed: 1 },
   },

@@ -37,11 +37,12 @@ export interface RpcContracts {
     response: { sessionId: string };
   };
   'ingest.session.write': {
+    /** `ids: true` asks for the public ids (they follow from the contribution id; writers of big batches rarely need them). */
     request:
-      | { contributionId: string; sessionId: string; action: 'upsert'; records: ContributedRecord[] }
-      | { contributionId: string; sessionId: string; action: 'delete'; records: string[] };
-    /** vendor id → public id, for every record of the batch; `changed` counts the records actually written. */
-    response: { ids: Record<string, string>; changed: number };
+      | { contributionId: string; sessionId: string; action: 'upsert'; records: ContributedRecord[]; ids?: boolean }
+      | { contributionId: string; sessionId: string; action: 'delete'; records: string[]; ids?: boolean };
+    /** `ids` (when asked): vendor id → public id, for every record of the batch; `changed` counts the records actually written. */
+    response: { ids?: Record<string, string>; changed: number };
   };
   'ingest.session.close': {
     request: { contributionId: string; sessionId: string; commit: boolean };

@@ -32,13 +32,17 @@ export class ContributionService {
     return sessionId;
   }
 
-  /** Applies (stream) or buffers (accrue, replace) a batch; answers vendor id → public id for every record. */
+  /**
+   * Applies (stream) or buffers (accrue, replace) a batch; answers how many
+   * records changed, and (built only when called) vendor id → public id for
+   * every record.
+   */
   async write(
     contributionId: string,
     sessionId: string,
     action: string,
     batch: unknown,
-  ): Promise<{ ids: Record<string, string>; changed: number }> {
+  ): Promise<{ ids: () => Record<string, string>; changed: number }> {
     reject([
       ...this.ids.check(contributionId, 'contributionId', 'id'),
       ...this.ids.check(sessionId, 'sessionId', 'id'),
@@ -55,15 +59,15 @@ export class ContributionService {
         this.records.entityErrors({ cacheKey: `${target.entityTypeId}:${target.entityVersion}`, schema: target.schema }, records),
       );
       const prepared = lastWins(records.map((record) => this.prepare(target, record)));
-      if (target.sessionMode === 'stream') return { ids: idMap(prepared), changed: applied(await this.store.upsertNow(target, prepared)) };
+      if (target.sessionMode === 'stream') return { ids: () => idMap(prepared), changed: applied(await this.store.upsertNow(target, prepared)) };
       await this.buffer(sessionId, 'upsert', prepared);
-      return { ids: idMap(prepared), changed: 0 };
+      return { ids: () => idMap(prepared), changed: 0 };
     }
     const vendorIds = [...new Set(batch as string[])];
     const prepared = vendorIds.map((vendorId) => ({ vendorId, publicId: recordPublicId(contributionId, vendorId), name: null, document: null }));
-    if (target.sessionMode === 'stream') return { ids: idMap(prepared), changed: applied(await this.store.deleteNow(target, prepared)) };
+    if (target.sessionMode === 'stream') return { ids: () => idMap(prepared), changed: applied(await this.store.deleteNow(target, prepared)) };
     await this.buffer(sessionId, 'delete', prepared);
-    return { ids: idMap(prepared), changed: 0 };
+    return { ids: () => idMap(prepared), changed: 0 };
   }
 
   /** The session may have been closed or replaced since it was checked: then its operations are refused like a wrong sid. */

@@ -23,7 +23,8 @@ export class IngestRpcResponder {
 
   @OnRpcRequest(RpcSubjects.IngestWrite)
   async write(request: Request<'ingest.session.write'>): Promise<Response<'ingest.session.write'>> {
-    return rpc(this.contributions.write(request.contributionId, request.sessionId, request.action, request.records));
+    const { ids, changed } = await rpc(this.contributions.write(request.contributionId, request.sessionId, request.action, request.records));
+    return request.ids === true ? { ids: ids(), changed } : { changed };
   }
 
   @OnRpcRequest(RpcSubjects.IngestCloseSession)

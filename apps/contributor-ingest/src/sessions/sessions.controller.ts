@@ -27,7 +27,7 @@ export class SessionsController {
   async write(@Param('cid') cid: string, @Param('sid') sid: string, @Param('action') action: string, @Req() request: AuthenticatedRequest) {
     ownConnectorOnly(request, cid);
     // No body reads as {} (as Express 4 did for BitBroker): "is not of a type(s) array", not a crash.
-    return (await translate(this.contributions.write(cid, sid, action.toLowerCase(), request.body ?? {}))).ids;
+    return (await translate(this.contributions.write(cid, sid, action.toLowerCase(), request.body ?? {}))).ids();
   }
 
   @Get(':sid/close/:commit')
