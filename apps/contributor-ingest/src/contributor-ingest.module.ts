@@ -12,13 +12,22 @@ import { IngestRpcResponder } from './sessions/ingest-rpc.responder';
 import { SessionStore } from './sessions/session-store';
 import { SessionsController } from './sessions/sessions.controller';
 
+/**
+ * Room in the GIN pending list for what streams between two background merges
+ * (SessionStore merges every 20,000 streamed records; the default 4 MB fills
+ * every ~8,000 and then the writer merges inside its own statement). A
+ * session setting, not the index's storage parameter, so that a big commit can
+ * still raise it for its own transaction.
+ */
+const INGEST_DATABASE_SETTINGS = { gin_pending_list_limit: '32MB' };
+
 @Module({})
 export class ContributorIngestModule {
   static forRoot(config: ContributorIngestConfig): DynamicModule {
     return {
       module: ContributorIngestModule,
       imports: [
-        ServiceCoreModule.forRoot({ serviceName: 'contributor-ingest', config }),
+        ServiceCoreModule.forRoot({ serviceName: 'contributor-ingest', config, databaseSettings: INGEST_DATABASE_SETTINGS }),
         AuthModule.forRoot({ mode: config.AUTH_MODE }),
       ],
       controllers: [announceController('contributor'), SessionsController],

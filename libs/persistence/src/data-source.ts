@@ -7,6 +7,8 @@ export interface DatabaseOptions {
   /** Shown in pg_stat_activity. */
   applicationName?: string;
   poolSize?: number;
+  /** PostgreSQL settings of every connection of the pool (`-c name=value` at connection start). */
+  settings?: Record<string, string>;
 }
 
 export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
@@ -23,6 +25,9 @@ export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
     extra: {
       max: options.poolSize ?? 10,
       application_name: options.applicationName ?? 'odb',
+      ...(options.settings && Object.keys(options.settings).length > 0
+        ? { options: Object.entries(options.settings).map(([name, value]) => `-c ${name}=${value}`).join(' ') }
+        : {}),
     },
   };
 }

@@ -24,6 +24,8 @@ export interface ServiceCoreOptions {
   redis?: boolean;
   /** Run the outbox relay in this service (default true). */
   outboxRelay?: boolean;
+  /** PostgreSQL settings of the service's connections. */
+  databaseSettings?: Record<string, string>;
 }
 
 /** REST services parse JSON bodies up to their MAX_BODY_SIZE. */
@@ -47,7 +49,12 @@ export class ServiceCoreModule implements NestModule {
     const imports: Array<DynamicModule | Type> = [
       LoggerModule.forRoot(loggerParams(serviceName, config.LOG_LEVEL)),
       TypeOrmModule.forRoot({
-        ...dataSourceOptions({ url: config.DATABASE_URL, applicationName: serviceName, poolSize: config.DATABASE_POOL_SIZE }),
+        ...dataSourceOptions({
+          url: config.DATABASE_URL,
+          applicationName: serviceName,
+          poolSize: config.DATABASE_POOL_SIZE,
+          settings: options.databaseSettings,
+        }),
         // Start-up fails fast if the database is unreachable; the orchestrator restarts us.
         retryAttempts: 3,
         retryDelay: 1000,

@@ -36,6 +36,8 @@ const RECORDS_PER_EVENT = 1000;
  * merges every 4 MB inside it): the commit is shorter, the work the same.
  */
 const DEFERRED_GIN_MERGE_FROM = 10_000;
+/** Stream writes between two background GIN merges (the module gives the pending list room for more). */
+const STREAM_MERGE_EVERY = 20_000;
 
 /**
  * A batch goes to PostgreSQL as one JSON parameter: one JSON.stringify in Node
@@ -74,6 +76,8 @@ export class SessionStore {
   private readonly logger = new Logger(SessionStore.name);
   private ginIndexes?: Promise<string[]>;
   private readonly merges = new Set<Promise<void>>();
+  /** Records streamed since the last GIN pending-list merge this process started. */
+  private streamedSinceMerge = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -139,7 +143,21 @@ export class SessionStore {
         target.sessionId,
       ],
     );
+    if (current && changed > 0) this.noteStreamed(changed);
     return current ? changed : null;
+  }
+
+  /**
+   * Stream writes add to the GIN pending list; merging it in bulk, in the
+   * background, every STREAM_MERGE_EVERY records keeps the merge (and its
+   * latency) out of the writers' statements, which would otherwise do it
+   * whenever the list passes gin_pending_list_limit.
+   */
+  private noteStreamed(records: number): void {
+    this.streamedSinceMerge += records;
+    if (this.streamedSinceMerge < STREAM_MERGE_EVERY || this.merges.size > 0) return;
+    this.streamedSinceMerge = 0;
+    this.mergeGinPendingLists();
   }
 
   /** Stream mode: deletes records at once, by public id (unknown ones are ignored). Returns how many were deleted, or null as above. */
