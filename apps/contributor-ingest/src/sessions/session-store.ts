@@ -277,11 +277,6 @@ export class SessionStore {
       [sessionId],
     );
     await manager.query(`ANALYZE session_final`);
-    // No merge joins against `record`: for a small session the planner may prefer one ordered pass over the
-    // whole public id index to a few thousand probes of it, and on rows written since the last vacuum that pass
-    // visits the heap for every entry (seconds for a few hundred thousand records). Hash joins stay: they are
-    // what joins the session's own tables best.
-    await manager.query(`SET LOCAL enable_mergejoin = off`);
     await manager.query(`CREATE TEMP TABLE session_gone (public_id char(40), vendor_id text, name text, document jsonb) ON COMMIT DROP`);
     await manager.query(
       replace
