@@ -6,7 +6,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
 import { RunningService, waitFor } from '@odb/testing';
-import { Benchmark, BenchmarkResult, SERVICE_NODE_OPTIONS, percentile, pidListeningOn, target } from './harness';
+import { Benchmark, BenchmarkResult, SERVICE_NODE_OPTIONS, cpuSeconds, percentile, pidListeningOn, target, watchRss } from './harness';
 
 /**
  * The Consumer API on a million records of one entity type.
@@ -109,9 +109,7 @@ export const consumerReferenceBenchmark: Benchmark = {
     const loadStarted = Date.now();
     await contributeRecords(contributorUrl, contributionId, total);
     const figures: BenchmarkResult['figures'] = { load_records_per_second: { value: Math.round(total / ((Date.now() - loadStarted) / 1000)), unit: 'records/s' } };
-    const pid = pidListeningOn(Number(new URL(consumerUrl).port));
-    let peakRss = pid ? rssMiB(pid) : NaN;
-    const sampler = setInterval(() => pid && (peakRss = Math.max(peakRss, rssMiB(pid))), 200);
+    const rss = watchRss(pidListeningOn(Number(new URL(consumerUrl).port)), 200);
     const agent = new Agent({ keepAlive: true, maxSockets: clients });
     const headers = { 'x-bbk-audience': POLICY, accept: 'application/json' };
     const notes: string[] = [`${total} records loaded through the Contributor API; ${clients} concurrent keep-alive clients`];
@@ -125,10 +123,10 @@ export const consumerReferenceBenchmark: Benchmark = {
         notes.push(`${scenario.name}: ${result.meanItems.toFixed(0)} items/answer${result.errors > 0 ? `, ${result.errors} non-200 answers (${result.firstError})` : ''}`);
       }
     } finally {
-      clearInterval(sampler);
+      rss.stop();
       agent.destroy();
     }
-    figures.consumer_rss_peak = { value: Math.round(peakRss), unit: 'MiB' };
+    figures.consumer_rss_peak = { value: Math.round(rss.peak()), unit: 'MiB' };
     return { name: this.name, figures, notes };
   },
 };
@@ -241,8 +239,7 @@ export const consumerBenchmark: Benchmark = {
         figures.type_index_build_seconds = { value: round((Date.now() - indexStarted) / 1000), unit: 's' };
       }
       const pid = consumer.process.pid!;
-      let peakRss = rssMiB(pid);
-      const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMiB(pid))), 200);
+      const rss = watchRss(pid, 200);
 
       const base = `${consumer.url}/v1`;
       const agent = new Agent({ keepAlive: true, maxSockets: clients });
@@ -283,13 +280,13 @@ export const consumerBenchmark: Benchmark = {
       for (const scenario of scenarios) {
         if (only.length > 0 && !only.includes(scenario.name)) continue;
         await load(base, agent, headers, clients, 2, scenario.next); // warm-up
-        const cpuBefore = cpuMs(pid);
+        const cpuBefore = cpuSeconds(pid);
         const backends = await catalogBackends(db);
-        const dbBefore = backends.reduce((sum, backend) => sum + cpuMs(backend), 0);
+        const dbBefore = backends.reduce((sum, backend) => sum + cpuSeconds(backend), 0);
         const result = await load(base, agent, headers, clients, seconds, scenario.next);
-        const dbAfter = backends.reduce((sum, backend) => sum + cpuMs(backend), 0);
-        figures[`${scenario.name}_consumer_cpu`] = { value: Math.round(((cpuMs(pid) - cpuBefore) * 1000) / Math.max(1, result.count)), unit: 'µs/req' };
-        figures[`${scenario.name}_postgres_cpu`] = { value: Math.round(((dbAfter - dbBefore) * 1000) / Math.max(1, result.count)), unit: 'µs/req' };
+        const dbAfter = backends.reduce((sum, backend) => sum + cpuSeconds(backend), 0);
+        figures[`${scenario.name}_consumer_cpu`] = { value: Math.round(((cpuSeconds(pid) - cpuBefore) * 1e6) / Math.max(1, result.count)), unit: 'µs/req' };
+        figures[`${scenario.name}_postgres_cpu`] = { value: Math.round(((dbAfter - dbBefore) * 1e6) / Math.max(1, result.count)), unit: 'µs/req' };
         figures[`${scenario.name}_rps`] = { value: Math.round(result.count / result.seconds), unit: 'req/s' };
         figures[`${scenario.name}_p50`] = { value: round(percentile(result.latencies, 50)), unit: 'ms' };
         figures[`${scenario.name}_p99`] = { value: round(percentile(result.latencies, 99)), unit: 'ms' };
@@ -300,10 +297,9 @@ export const consumerBenchmark: Benchmark = {
             `PostgreSQL ${figures[`${scenario.name}_postgres_cpu`].value}; load ${loadAverage()}\n`,
         );
       }
-      clearInterval(sampler);
+      rss.stop();
       agent.destroy();
-      peakRss = Math.max(peakRss, rssMiB(pid));
-      figures.consumer_rss_peak = { value: peakRss, unit: 'MiB' };
+      figures.consumer_rss_peak = { value: Math.round(rss.peak()), unit: 'MiB' };
       notes.push(
         `${total} records of one type loaded by SQL (bypassing the Contributor API); ${clients} concurrent keep-alive clients in the benchmark process, on the same machine as PostgreSQL and the service`,
       );
@@ -549,25 +545,6 @@ async function catalogBackends(db: Client): Promise<number[]> {
 }
 
 /** CPU time (user + system) a process has used, in ms (clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-}
-
-function rssMiB(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const match = /VmRSS:\s+(\d+) kB/.exec(status);
-    return match ? Math.round(Number(match[1]) / 1024) : 0;
-  } catch {
-    return 0;
-  }
-}
-
 function loadAverage(): string {
   try {
     return readFileSync('/proc/loadavg', 'utf8').split(' ')[0];

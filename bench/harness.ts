@@ -115,3 +115,43 @@ export function pidListeningOn(port: number): number | undefined {
   }
   return undefined;
 }
+
+/** CPU time (user + system) a process has used, in seconds (Linux /proc; USER_HZ = 100); 0 once it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** VmRSS of a process, in MiB (Linux /proc); 0 once it is gone. */
+export function rssMiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readProcStatus(pid));
+  return match ? Number(match[1]) / 1024 : 0;
+}
+
+function readProcStatus(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The peak RSS of a process (MiB), sampled every `intervalMs` and once more when stopped; NaN without a process to watch. */
+export function watchRss(pid: number | undefined, intervalMs = 100): { peak(): number; stop(): void } {
+  let peak = pid ? rssMiB(pid) : NaN;
+  const sample = () => {
+    if (pid) peak = Math.max(peak, rssMiB(pid));
+  };
+  const timer = setInterval(sample, intervalMs);
+  return {
+    peak: () => peak,
+    stop: () => {
+      clearInterval(timer);
+      sample();
+    },
+  };
+}

@@ -7,7 +7,7 @@ import { join } from 'path';
 import { Readable } from 'stream';
 import { Client } from 'pg';
 import { ApiClient, FakeCkan, RunningService, waitFor } from '@odb/testing';
-import { Benchmark, target } from './harness';
+import { Benchmark, target, watchRss } from './harness';
 
 const DATASETS = 10_000;
 const ROWS = 1_000_000;
@@ -54,10 +54,9 @@ export const harvestBenchmark: Benchmark = {
         api.post('/harvest/bench-data', { name: 'Bench data', catalog: 'bench-ckan', mode: 'data', row_key: 'id', filters: { query: 'million' } }),
         201,
       );
-      let peakRss = 0;
-      const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(harvester.process.pid!))), 200);
+      const rss = watchRss(harvester.process.pid!, 200);
       const data = await timedRun(api, 'bench-data', 600_000);
-      clearInterval(sampler);
+      rss.stop();
       const [{ rows }] = (await db.query(`SELECT count(*)::int AS rows FROM record r JOIN connector c ON c.id = r.connector_id WHERE c.slug = 'bench-data'`)).rows;
 
       const figures = {
@@ -69,7 +68,7 @@ export const harvestBenchmark: Benchmark = {
         data_rows: { value: rows, unit: 'rows' },
         data_seconds: { value: round(data.seconds), unit: 's' },
         data_rows_per_second: { value: Math.round(rows / data.seconds), unit: 'rows/s' },
-        harvester_peak_rss: { value: Math.round(peakRss / 1024 / 1024), unit: 'MB' },
+        harvester_peak_rss: { value: Math.round(rss.peak()), unit: 'MB' },
       };
       return {
         name: this.name,
@@ -109,15 +108,6 @@ async function timedRun(api: ApiClient, source: string, timeoutMs = 300_000) {
   );
   if (run.status !== 'done') throw new Error(`run of ${source} ended ${run.status}: ${run.error ?? JSON.stringify(run.items?.slice(0, 3))}`);
   return { run, seconds: (Date.now() - started) / 1000 };
-}
-
-function rssOf(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
 }
 
 function round(value: number): number {

@@ -1,11 +1,11 @@
 import { randomBytes } from 'crypto';
-import { mkdtempSync, readFileSync } from 'fs';
+import { mkdtempSync } from 'fs';
 import { Agent, request } from 'http';
 import { loadavg, tmpdir } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
 import { RunningService } from '@odb/testing';
-import { Benchmark, BenchmarkResult, percentile, pidListeningOn, target } from './harness';
+import { Benchmark, BenchmarkResult, cpuSeconds, percentile, pidListeningOn, target, watchRss } from './harness';
 
 const CONNECTORS = 4;
 const BATCH = 250;
@@ -134,8 +134,7 @@ export const ingestReferenceBenchmark: Benchmark = {
     const api = new Http(new URL(contributorUrl));
     const notes: string[] = [`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`];
     const pid = pidListeningOn(Number(new URL(contributorUrl).port));
-    let rssPeak = pid ? rssMb(pid) : NaN;
-    const sampler = setInterval(() => pid && (rssPeak = Math.max(rssPeak, rssMb(pid))), 100);
+    const rss = watchRss(pid);
     try {
       // A type of its own per run, so that runs never meet earlier data.
       const slug = `bench${randomBytes(3).toString('hex')}`;
@@ -159,12 +158,12 @@ export const ingestReferenceBenchmark: Benchmark = {
         records_per_second: { value: Math.round(accepted / seconds), unit: 'records/s' },
         batch_latency_p50: { value: Math.round(percentile(latencies, 50) * 10) / 10, unit: 'ms' },
         batch_latency_p99: { value: Math.round(percentile(latencies, 99) * 10) / 10, unit: 'ms' },
-        contributor_rss_mb: { value: Math.round(rssPeak), unit: 'MB' },
+        contributor_rss_mb: { value: Math.round(rss.peak()), unit: 'MB' },
         commit_seconds: { value: Math.round(commitSeconds * 100) / 100, unit: 's' },
       };
       return { name: this.name, figures, notes };
     } finally {
-      clearInterval(sampler);
+      rss.stop();
       admin.close();
       api.close();
     }
@@ -239,26 +238,6 @@ async function waitForTypeIndexes(db: Client): Promise<number> {
   throw new Error('consumer-query did not build the type indexes within 2 minutes');
 }
 
-/** CPU time (user + system) a process has used, in seconds (Linux). */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return 0;
-  }
-}
-
-/** VmRSS of a process, in MB (Linux). */
-function rssMb(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
 /**
  * Contributor ingest as deployed (real processes, NODE_ENV=production):
  * 1. four connectors streaming 250-record batches of ~400-byte records
@@ -296,8 +275,7 @@ export const ingestBenchmark: Benchmark = {
         contributionIds.push(created.id);
       }
       const ingestPid = ingest.process.pid!;
-      let rssPeak = rssMb(ingestPid);
-      const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(ingestPid))), 100);
+      const rss = watchRss(ingestPid);
 
       // Warm-up: one batch per connector (JIT, validator compilation, connection pool).
       const sessions = await Promise.all(contributionIds.slice(0, CONNECTORS).map((cid) => api.json<string>('GET', `/connector/${cid}/session/open/stream`)));
@@ -322,7 +300,7 @@ export const ingestBenchmark: Benchmark = {
       const drained = Date.now();
       const committed = (await db.query(`SELECT count(*)::int AS n FROM record`)).rows[0].n - warm;
       if (committed !== accepted) throw new Error(`${accepted} records accepted but ${committed} in the table`);
-      const streamRssPeak = rssPeak;
+      const streamRssPeak = rss.peak();
       const postgresCpu = (await backends()).reduce((sum, pid) => sum + cpuSeconds(pid) - (cpuBefore.postgres.get(pid) ?? 0), 0);
       const generatorCpu = process.cpuUsage(cpuBefore.generator);
       notes.push(
@@ -425,8 +403,8 @@ export const ingestBenchmark: Benchmark = {
         `with consumer-query's ${indexes} per-type indexes on the sensor type: ${Math.round(indexed.accepted / indexedSeconds)} records/s, ` +
           `batch p50 ${percentile(indexed.latencies, 50).toFixed(1)} ms, p99 ${percentile(indexed.latencies, 99).toFixed(1)} ms`,
       );
-      clearInterval(sampler);
-      notes.push(`ingest RSS peak over both scenarios: ${Math.round(rssPeak)} MB`);
+      rss.stop();
+      notes.push(`ingest RSS peak over all scenarios: ${Math.round(rss.peak())} MB`);
       notes.push(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
       admin.close();
       api.close();
