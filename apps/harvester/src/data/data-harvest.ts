@@ -3,7 +3,7 @@ import { Transform } from 'stream';
 import { HarvestedDataset, HarvestedDistribution, toCatalogErrorReport } from '@odb/catalog-connectors';
 import { ContributedRecord, MAX_RPC_BATCH } from '@odb/contracts';
 import { contentHash, describedBy, distributionMetadata, recordName, withoutUndefined } from '../runs/dataset-record';
-import { HarvestContext, ListingOutcome, deletionBlocker } from '../runs/harvest-context';
+import { HarvestContext, ListingOutcome, goneFromRemote } from '../runs/harvest-context';
 import { IngestSession, RejectedRecord } from '../runs/ingest-session';
 import { ResourceKind, SourceRow, readRows, resourceKind } from './row-readers';
 import { RowShape } from './row-shape';
@@ -203,14 +203,7 @@ function provision(context: HarvestContext, key: string, title: string, metadata
 /** Resources the source brought in before and the remote no longer has: their entity types go (or stay, with on_removed: keep). */
 async function retireGone(context: HarvestContext, listing: ListingOutcome): Promise<void> {
   const { tracker, known, run, store } = context;
-  const blocker = deletionBlocker(listing, tracker);
-  tracker.listingComplete = !listing.incomplete && !listing.error;
-  if (blocker) {
-    tracker.progress.deletions = `not computed: ${blocker}`;
-    return;
-  }
-  const gone = [...known.keys()].filter((key) => !listing.seen.has(key));
-  tracker.progress.deletions = `${gone.length} resource(s) gone from the remote`;
+  const gone = goneFromRemote(context, listing, 'resource');
   for (const key of gone) {
     if (run.source.on_removed === 'keep') {
       tracker.item({ remoteId: key, outcome: 'kept', message: 'gone from the remote; kept (on_removed: keep)' });

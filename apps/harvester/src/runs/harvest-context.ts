@@ -36,10 +36,28 @@ export interface ListingOutcome {
  * the listing saw everything (no page missing or repeated, no limit hit, no
  * error) and no item failed. Returns the reason when not.
  */
-export function deletionBlocker(listing: ListingOutcome, tracker: RunTracker): string | undefined {
+function deletionBlocker(listing: ListingOutcome, tracker: RunTracker): string | undefined {
   if (listing.error) return `the listing failed: ${listing.error}`;
   if (listing.incomplete) return `the listing was incomplete: ${listing.incomplete}`;
   if (tracker.counts.failed > 0) return `${tracker.counts.failed} item(s) failed`;
   if (tracker.signal.aborted) return 'the run was interrupted';
   return undefined;
+}
+
+/**
+ * What the source brought in before and this run's listing no longer has
+ * (`what` names them in the run's progress), or nothing when deletions may not
+ * be computed from this run; records on the run whether its listing was complete.
+ */
+export function goneFromRemote(context: HarvestContext, listing: ListingOutcome, what: string): string[] {
+  const { tracker, known } = context;
+  const blocker = deletionBlocker(listing, tracker);
+  tracker.listingComplete = !listing.incomplete && !listing.error;
+  if (blocker) {
+    tracker.progress.deletions = `not computed: ${blocker}`;
+    return [];
+  }
+  const gone = [...known.keys()].filter((key) => !listing.seen.has(key));
+  tracker.progress.deletions = `${gone.length} ${what}(s) gone from the remote`;
+  return gone;
 }

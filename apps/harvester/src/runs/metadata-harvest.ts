@@ -1,7 +1,7 @@
 import { toCatalogErrorReport } from '@odb/catalog-connectors';
 import type { ContributedRecord } from '@odb/contracts';
 import { contentHash, datasetRecord, vendorId } from './dataset-record';
-import { HarvestContext, ListingOutcome, deletionBlocker } from './harvest-context';
+import { HarvestContext, ListingOutcome, goneFromRemote } from './harvest-context';
 import { IngestSession } from './ingest-session';
 
 interface PendingWrite {
@@ -89,14 +89,7 @@ async function write(context: HarvestContext, session: IngestSession | undefined
 /** Datasets the source brought in before and the remote no longer lists: deleted (or kept), only after a trustworthy listing. */
 async function removeGone(context: HarvestContext, session: IngestSession | undefined, listing: ListingOutcome): Promise<void> {
   const { tracker, known, run, store } = context;
-  const blocker = deletionBlocker(listing, tracker);
-  tracker.listingComplete = !listing.incomplete && !listing.error;
-  if (blocker) {
-    tracker.progress.deletions = `not computed: ${blocker}`;
-    return;
-  }
-  const gone = [...known.keys()].filter((remoteId) => !listing.seen.has(remoteId));
-  tracker.progress.deletions = `${gone.length} dataset(s) gone from the remote`;
+  const gone = goneFromRemote(context, listing, 'dataset');
   if (gone.length === 0) return;
   if (run.source.on_removed === 'keep') {
     for (const remoteId of gone) tracker.item({ remoteId, outcome: 'kept', message: 'gone from the remote; kept (on_removed: keep)' });
