@@ -133,13 +133,8 @@ export const consumerReferenceBenchmark: Benchmark = {
 
 /** Places 1…total through stream sessions of the Contributor API, 250 a batch, 4 batches in flight. */
 async function contributeRecords(api: string, contributionId: string, total: number): Promise<void> {
-  const call = async (method: string, path: string, body?: string) => {
-    const response = await fetch(`${api}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body });
-    const text = await response.text();
-    if (response.status !== 200) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 300)}`);
-    return text;
-  };
-  const sid = JSON.parse(await call('GET', `/connector/${contributionId}/session/open/stream`)) as string;
+  const call = (method: string, path: string, body?: unknown) => callJson(api, method, path, body, (status) => status === 200);
+  const sid = (await call('GET', `/connector/${contributionId}/session/open/stream`)) as string;
   const random = mulberry32(7);
   let next = 1;
   await Promise.all(
@@ -148,7 +143,7 @@ async function contributeRecords(api: string, contributionId: string, total: num
         const from = next;
         next += 250;
         const batch = Array.from({ length: Math.min(250, total - from + 1) }, (_, k) => placeRecord(from + k, random));
-        await call('POST', `/connector/${contributionId}/session/${sid}/upsert`, JSON.stringify(batch));
+        await call('POST', `/connector/${contributionId}/session/${sid}/upsert`, batch);
       }
     }),
   );
@@ -321,17 +316,20 @@ export const consumerBenchmark: Benchmark = {
   },
 };
 
+/** A JSON call to an API base; its parsed answer, or an error naming the call when `accepted` refuses the status (default: any 2xx). */
+async function callJson(api: string, method: string, path: string, body?: unknown, accepted = (status: number) => status < 300): Promise<any> {
+  const response = await fetch(`${api}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!accepted(response.status)) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
 async function setUpCatalog(api: string): Promise<string> {
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${api}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  };
+  const call = (method: string, path: string, body?: unknown) => callJson(api, method, path, body);
   await call('POST', `/entity/${SLUG}`, placeType);
   const connector = await call('POST', `/entity/${SLUG}/connector/${CONNECTOR}`, {
     name: 'Gazetteer',
