@@ -7,6 +7,9 @@ const moduleNameMapper = Object.fromEntries(
   Object.entries(compilerOptions.paths).map(([alias, [target]]) => [`^${alias}$`, `<rootDir>/${target}`]),
 );
 
+/** Packages that ship ES modules only (through @fastify/static, the Fastify services' Swagger UI). */
+const ESM_ONLY = ['content-disposition'];
+
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
@@ -24,7 +27,10 @@ module.exports = {
         module: { type: 'commonjs' },
       },
     ],
+    [`/node_modules/(${ESM_ONLY.join('|')})/.+\\.js$`]: ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
+  // ESM-only dependencies (Node requires them natively, Jest does not): compiled to CommonJS like our sources.
+  transformIgnorePatterns: [`^(?!.*/node_modules/(${ESM_ONLY.join('|')})/).*/node_modules/`],
   moduleNameMapper,
   globalSetup: '<rootDir>/tools/jest/global-setup.js',
   globalTeardown: '<rootDir>/tools/jest/global-teardown.js',

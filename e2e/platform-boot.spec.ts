@@ -39,28 +39,38 @@ describeWithInfrastructure('the platform boots and reports its health', () => {
   });
 
   it('logs each refused request as one JSON line with its correlation id, and never the token it carried', async () => {
-    const coordinator = services.find((service) => service.name === 'coordinator')!;
-    const token = `odb1.${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}.supersecretvalue123`;
-    const response = await fetch(`${coordinator.url}/v1/user`, { headers: { 'x-bbk-auth-token': token, 'x-request-id': 'trace-4711' } });
-    expect(response.status).toBe(401);
-    expect(response.headers.get('x-request-id')).toBe('trace-4711');
-    const line = await waitFor(() => coordinator.output().split('\n').find((candidate) => candidate.includes('trace-4711')), {
-      timeoutMs: 5_000,
-      what: 'the request log line',
-    });
-    expect(JSON.parse(line)).toMatchObject({ service: 'coordinator', req: { id: 'trace-4711', method: 'GET', url: '/v1/user' }, res: { statusCode: 401 } });
-    expect(coordinator.output()).not.toContain('supersecretvalue123');
-    // Nest 11 path syntax throughout: no route converter warnings at start-up.
-    expect(coordinator.output()).not.toContain('LegacyRouteConverter');
+    // The coordinator runs on Express, consumer-query on Fastify: both log alike.
+    for (const [name, path] of [['coordinator', '/v1/user'], ['consumer-query', '/v1/entity']]) {
+      const service = services.find((candidate) => candidate.name === name)!;
+      const token = `odb1.${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}.supersecretvalue123`;
+      const correlation = `trace-4711-${name}`;
+      const response = await fetch(`${service.url}${path}`, { headers: { 'x-bbk-auth-token': token, 'x-request-id': correlation } });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('x-request-id')).toBe(correlation);
+      const line = await waitFor(() => service.output().split('\n').find((candidate) => candidate.includes(correlation)), {
+        timeoutMs: 5_000,
+        what: `the request log line of ${name}`,
+      });
+      expect(JSON.parse(line)).toMatchObject({ service: name, req: { id: correlation, method: 'GET', url: path }, res: { statusCode: 401 } });
+      expect(service.output()).not.toContain('supersecretvalue123');
+      // Nest 11 path syntax throughout: no route converter warnings at start-up.
+      expect(service.output()).not.toContain('LegacyRouteConverter');
+    }
   });
 
-  it('answers /health and exposes Prometheus metrics', async () => {
+  it('answers /health and exposes Prometheus metrics, requests counted by route pattern', async () => {
     for (const service of services) {
       expect((await fetch(`${service.url}/health`)).status).toBe(200);
       const metrics = await (await fetch(`${service.url}/metrics`)).text();
       expect(metrics).toContain('process_resident_memory_bytes');
       expect(metrics).toContain(`service="${service.name}"`);
+      expect(metrics).toMatch(/http_request_duration_seconds_count\{service="[a-z-]+",method="GET",route="\/health",status="200"\}/);
     }
+    const consumerUrl = services.find((service) => service.name === 'consumer-query')!.url;
+    expect((await fetch(`${consumerUrl}/v1/entity/some-type/some-id`)).status).toBe(401);
+    const consumer = await (await fetch(`${consumerUrl}/metrics`)).text();
+    expect(consumer).toMatch(/http_request_duration_seconds_count\{service="consumer-query",method="GET",route="\/v1\/entity\/:type\/:id",status="401"\}/);
+    expect(consumer).not.toContain('some-id');
   });
 
   it('serves the OpenAPI document and Swagger UI of each REST API under its base path', async () => {

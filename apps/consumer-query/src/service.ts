@@ -7,6 +7,8 @@ export const consumerQueryService: StartServiceOptions<ConsumerQueryConfig> = {
   name: 'consumer-query',
   loadConfig: (env) => loadConfig(ConsumerQueryConfig, env),
   module: (config) => ConsumerQueryModule.forRoot(config),
+  // The hot read path: Fastify answers about three times the requests of Express on the same CPU (ADR 0007).
+  http: 'fastify',
   restApi: {
     title: 'Consumer API',
     description: 'Read and query the catalog of records under access policies; BitBroker-compatible, plus CSV and DCAT-AP.',

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { IncomingHttpHeaders } from 'http';
 import { KeyRole } from '@odb/persistence';
 import { ApiError } from '@odb/platform';
 import { TokenVerifier } from './token-verifier';
@@ -23,7 +23,12 @@ export interface RequestAuth {
   keyId: string | null;
 }
 
-export type AuthenticatedRequest = Request & { auth?: RequestAuth };
+/** A request of either HTTP adapter (Express or Fastify), with who is calling once the guard let it through. */
+export interface AuthenticatedRequest {
+  headers: IncomingHttpHeaders;
+  body?: unknown;
+  auth?: RequestAuth;
+}
 
 export const TOKEN_HEADER = 'x-bbk-auth-token';
 /** Local mode only: the consumer's policy, as BitBroker's gateway would have set it. */
@@ -64,7 +69,7 @@ export class TokenGuard implements CanActivate {
   }
 }
 
-function headerValue(request: Request, name: string): string {
+function headerValue(request: AuthenticatedRequest, name: string): string {
   const value = request.headers[name];
   return (Array.isArray(value) ? value[0] : value)?.trim() ?? '';
 }

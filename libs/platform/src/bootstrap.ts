@@ -2,11 +2,13 @@ import 'reflect-metadata';
 import { DynamicModule, INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { runMigrations } from '@odb/persistence';
 import { ConfigurationError } from './config/load-config';
 import { RestServiceConfig, ServiceConfig } from './config/service-config';
+import { fastifyAdapter, setUpFastify } from './http/fastify';
 import { normaliseBasePath } from './http/public-url';
 import { API_BASE_SETTING } from './http/resource-urls';
 
@@ -22,6 +24,11 @@ export interface StartServiceOptions<C extends ServiceConfig> {
   module: (config: C) => DynamicModule;
   /** REST services: base path, OpenAPI document and Swagger UI. */
   restApi?: RestApiDescription;
+  /**
+   * The HTTP server under Nest: Express (default) or Fastify, for a hot read
+   * path (ADR 0007). Fastify services parse bodies with Fastify's own parser.
+   */
+  http?: 'express' | 'fastify';
 }
 
 /**
@@ -66,22 +73,17 @@ async function createAndListen<C extends ServiceConfig>(options: StartServiceOpt
  * and what tests drive in-process.
  */
 export async function createService<C extends ServiceConfig>(
-  options: Pick<StartServiceOptions<C>, 'module' | 'restApi'>,
+  options: Pick<StartServiceOptions<C>, 'module' | 'restApi' | 'http'>,
   config: C,
-): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(options.module(config), {
-    bufferLogs: true,
-    bodyParser: false,
-  });
+): Promise<INestApplication> {
+  const rest = options.restApi ? (config as unknown as RestServiceConfig) : undefined;
+  const base = normaliseBasePath(rest?.API_BASE ?? '');
+  const app = options.http === 'fastify' ? await createFastifyApp(options.module(config), config, rest, base) : await createExpressApp(options.module(config), base);
   app.useLogger(app.get(Logger));
-  app.disable('x-powered-by');
-  app.set('etag', 'strong');
   app.enableCors();
 
   if (options.restApi) {
-    const base = normaliseBasePath((config as unknown as RestServiceConfig).API_BASE ?? '');
     if (base) app.setGlobalPrefix(base, { exclude: ['health', 'ready', 'metrics'] });
-    app.set(API_BASE_SETTING, base);
     const document = SwaggerModule.createDocument(
       app,
       new DocumentBuilder()
@@ -93,6 +95,22 @@ export async function createService<C extends ServiceConfig>(
     );
     SwaggerModule.setup(`${base}/docs`, app, document, { jsonDocumentUrl: `${base}/openapi.json`, useGlobalPrefix: false });
   }
+  return app;
+}
+
+async function createExpressApp(module: DynamicModule, base: string): Promise<NestExpressApplication> {
+  // Bodies are parsed by the service core's middleware, inside Nest's error handling.
+  const app = await NestFactory.create<NestExpressApplication>(module, { bufferLogs: true, bodyParser: false });
+  app.disable('x-powered-by');
+  app.set('etag', 'strong');
+  app.set(API_BASE_SETTING, base);
+  return app;
+}
+
+async function createFastifyApp(module: DynamicModule, config: ServiceConfig, rest: RestServiceConfig | undefined, base: string): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(module, fastifyAdapter(rest?.MAX_BODY_SIZE, config.NODE_ENV === 'production'), { bufferLogs: true });
+  app.getHttpAdapter().getInstance().decorate(API_BASE_SETTING, base);
+  await setUpFastify(app);
   return app;
 }
 

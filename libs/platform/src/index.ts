@@ -11,3 +11,4 @@ export * from './redis/redis-options';
 export * from './service-core.module';
 export * from './http/announce.controller';
 export * from './service-config.token';
+export * from './http/content-negotiation';

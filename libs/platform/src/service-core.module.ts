@@ -1,5 +1,5 @@
 import { DynamicModule, Inject, MiddlewareConsumer, Module, NestModule, Type } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, HttpAdapterHost } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { MessagingModule } from '@odb/messaging';
@@ -14,7 +14,6 @@ import { loggerParams } from './logging/logging';
 import { HttpMetricsMiddleware, MetricsController, initMetrics } from './metrics/metrics';
 import { RedisModule } from './redis/redis.module';
 import { SERVICE_CONFIG } from './service-config.token';
-
 
 export interface ServiceCoreOptions {
   /** e.g. `coordinator`: log field, metrics label, event source, NATS queue group. */
@@ -41,7 +40,10 @@ function isRestConfig(config: ServiceConfig): config is RestServiceConfig {
  */
 @Module({})
 export class ServiceCoreModule implements NestModule {
-  constructor(@Inject(SERVICE_CONFIG) private readonly config: ServiceConfig) {}
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
 
   static forRoot(options: ServiceCoreOptions): DynamicModule {
     const { config, serviceName } = options;
@@ -80,13 +82,19 @@ export class ServiceCoreModule implements NestModule {
         { provide: SERVICE_CONFIG, useValue: config },
         ReadinessRegistry,
         CoreReadinessProbes,
-        { provide: APP_FILTER, useValue: new ApiExceptionFilter(config.NODE_ENV === 'production') },
+        {
+          provide: APP_FILTER,
+          useFactory: (adapterHost: HttpAdapterHost) => new ApiExceptionFilter(adapterHost, config.NODE_ENV === 'production'),
+          inject: [HttpAdapterHost],
+        },
       ],
       exports: [SERVICE_CONFIG, ReadinessRegistry],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
+    // Fastify services get both from the adapter instead (hooks and its own body parser: see `http/fastify.ts`).
+    if (this.adapterHost.httpAdapter.getType() !== 'express') return;
     consumer.apply(HttpMetricsMiddleware).forRoutes('{*splat}');
     if (isRestConfig(this.config)) consumer.apply(jsonBodyMiddleware(this.config.MAX_BODY_SIZE)).forRoutes('{*splat}');
   }

@@ -1,14 +1,14 @@
 import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { AuthenticatedRequest, RequireRole } from '@odb/auth';
-import { ApiError, FieldError, ResourceUrls, SERVICE_CONFIG, Urls } from '@odb/platform';
+import { ApiError, FieldError, ResourceUrls, SERVICE_CONFIG, Urls, preferredMediaType } from '@odb/platform';
 import { QueryError, parseQuery } from '@odb/query';
 import { ConsumerQueryConfig } from '../config';
 import { WebhookClient } from '../webhooks/webhook-client';
 import { CatalogReader, Page, RecordRow } from './catalog-reader';
 import { ConsumerContext, ConsumerContextResolver } from './consumer-query.service';
-import { streamCsv } from './csv';
+import { CsvExport, csvExport } from './csv';
 import { EntityTypeDirectory } from './entity-types';
 import { catalogCsv, entityCsv, instanceFull, typeBrief } from './instance-view';
 import { timeseriesPaging } from './timeseries-paging';
@@ -50,7 +50,7 @@ export class ConsumerController {
   @ApiQuery({ name: 'limit', required: false })
   @ApiQuery({ name: 'offset', required: false })
   @ApiQuery({ name: 'format', required: false, enum: ['json', 'csv'] })
-  async query(@Query() params: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res() response: Response, @Urls() urls: ResourceUrls) {
+  async query(@Query() params: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res() reply: FastifyReply, @Urls() urls: ResourceUrls) {
     const text = typeof params.q === 'string' && params.q !== '' ? params.q : '{}';
     const { page, errors } = this.contexts.page(params.limit, params.offset);
     const csv = wantsCsv(request, params, errors);
@@ -66,7 +66,7 @@ export class ConsumerController {
     const legal = context.policy.policy.legal_context;
     if (csv) {
       const view = catalogCsv(urls, context.policy.policy.data_segment?.field_masks);
-      return streamCsv(response, {
+      return sendCsv(reply, {
         ...view,
         ...this.csvPaging(params, page),
         filename: 'catalog.csv',
@@ -74,16 +74,16 @@ export class ConsumerController {
         read: (batch) => this.catalog.queryRecords(context.visibility, query, batch),
       });
     }
-    sendJson(response, context, await this.catalog.queryJson(context.visibility, query, page, { base: urls.base, legal }));
+    sendJson(reply, context, await this.catalog.queryJson(context.visibility, query, page, { base: urls.base, legal }));
   }
 
   @Get('entity')
   @ApiOperation({ summary: 'Entity types that have records this consumer can see' })
-  async types(@Query() params: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res() response: Response, @Urls() urls: ResourceUrls) {
+  async types(@Query() params: Record<string, unknown>, @Req() request: AuthenticatedRequest, @Res() reply: FastifyReply, @Urls() urls: ResourceUrls) {
     const { page, errors } = this.contexts.page(params.limit, params.offset);
     if (errors.length > 0) throw ApiError.badRequest(errors);
     const context = await this.context(request);
-    send(response, context, (await this.catalog.typesVisible(context.visibility, page)).map((type) => typeBrief(urls, type)));
+    send(reply, context, (await this.catalog.typesVisible(context.visibility, page)).map((type) => typeBrief(urls, type)));
   }
 
   @Get('entity/:type')
@@ -102,7 +102,7 @@ export class ConsumerController {
     @Param('type') type: string,
     @Query() params: Record<string, unknown>,
     @Req() request: AuthenticatedRequest,
-    @Res() response: Response,
+    @Res() reply: FastifyReply,
     @Urls() urls: ResourceUrls,
   ) {
     const { page, errors } = this.contexts.page(params.limit, params.offset);
@@ -114,7 +114,7 @@ export class ConsumerController {
     if (csv) {
       const declared = (storable(slug) ? await this.entityTypes.bySlug(slug, { fresh: true }) : null)?.properties ?? [];
       const view = entityCsv(urls, slug, declared, context.policy.policy.data_segment?.field_masks);
-      return streamCsv(response, {
+      return sendCsv(reply, {
         ...view,
         ...this.csvPaging(params, page),
         filename: `${slug.replace(/[^a-z0-9-]/g, '_') || 'entity'}.csv`,
@@ -122,7 +122,7 @@ export class ConsumerController {
         read: (batch) => (storable(slug) ? this.catalog.listRecords(context.visibility, slug, batch) : Promise.resolve([])),
       });
     }
-    sendJson(response, context, storable(slug) ? await this.catalog.listJson(context.visibility, slug, page, { base: urls.base, legal }) : '[]');
+    sendJson(reply, context, storable(slug) ? await this.catalog.listJson(context.visibility, slug, page, { base: urls.base, legal }) : '[]');
   }
 
   @Get('entity/:type/:id')
@@ -131,7 +131,7 @@ export class ConsumerController {
     @Param('type') type: string,
     @Param('id') id: string,
     @Req() request: AuthenticatedRequest,
-    @Res() response: Response,
+    @Res() reply: FastifyReply,
     @Urls() urls: ResourceUrls,
   ) {
     const context = await this.context(request);
@@ -139,7 +139,7 @@ export class ConsumerController {
     if (!row) throw ApiError.notFound();
     const extra = row.webhook ? await this.webhooks.getJson(`${row.webhook}/entity/${row.type}/${encodeURIComponent(row.vendor_id)}`) : undefined;
     const { legal_context: legal, data_segment: segment } = context.policy.policy;
-    send(response, context, instanceFull(urls, row, legal, segment?.field_masks, extra));
+    send(reply, context, instanceFull(urls, row, legal, segment?.field_masks, extra));
   }
 
   @Get('entity/:type/:id/timeseries/:tsid')
@@ -150,7 +150,7 @@ export class ConsumerController {
     @Param('tsid') tsid: string,
     @Query() params: Record<string, unknown>,
     @Req() request: AuthenticatedRequest,
-    @Res() response: Response,
+    @Res() reply: FastifyReply,
   ) {
     const { paging, errors } = timeseriesPaging(params);
     if (errors.length > 0) throw ApiError.badRequest(errors);
@@ -164,7 +164,7 @@ export class ConsumerController {
       const answer = await this.webhooks.getJson(`${row.webhook}/timeseries/${row.type}/${encodeURIComponent(row.vendor_id)}/${series}?${query}`);
       points = answer ?? [];
     }
-    send(response, context, points);
+    send(reply, context, points);
   }
 
   /** The record a path names, if visible (a path PostgreSQL could not even take as text names nothing). */
@@ -189,17 +189,23 @@ export class ConsumerController {
   }
 }
 
-function send(response: Response, context: ConsumerContext, body: unknown): void {
-  response.set(context.headers).json(body);
+/** Any JSON value (a bare string too, which Fastify would otherwise send as text). */
+function send(reply: FastifyReply, context: ConsumerContext, body: unknown): void {
+  sendJson(reply, context, JSON.stringify(body));
 }
 
 /** JSON already serialised (instance briefs built by PostgreSQL). */
-function sendJson(response: Response, context: ConsumerContext, json: string): void {
-  response.set(context.headers).type('json').send(json);
+function sendJson(reply: FastifyReply, context: ConsumerContext, json: string): void {
+  void reply.headers(context.headers).type('application/json; charset=utf-8').send(json);
+}
+
+async function sendCsv(reply: FastifyReply, csv: CsvExport): Promise<void> {
+  const answer = await csvExport(csv);
+  void reply.headers(answer.headers).send(answer.body);
 }
 
 /** `?format=csv|json` wins; otherwise `Accept` decides (JSON unless text/csv is preferred). Other formats are a 400. */
-function wantsCsv(request: Request, params: Record<string, unknown>, errors: FieldError[]): boolean {
+function wantsCsv(request: AuthenticatedRequest, params: Record<string, unknown>, errors: FieldError[]): boolean {
   const format = params.format;
   if (format !== undefined && format !== '') {
     if (format === 'csv') return true;
@@ -209,7 +215,7 @@ function wantsCsv(request: Request, params: Record<string, unknown>, errors: Fie
   }
   const accept = request.headers.accept;
   if (!accept || !/text\/csv/i.test(accept)) return false;
-  return request.accepts(['application/json', 'text/csv']) === 'text/csv';
+  return preferredMediaType(request, ['application/json', 'text/csv']) === 'text/csv';
 }
 
 /** Text PostgreSQL can store: path parameters are percent-decoded, so they may hold NUL. */

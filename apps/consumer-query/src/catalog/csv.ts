@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import { Readable } from 'stream';
 import { Page, RecordRow } from './catalog-reader';
 
 /**
@@ -46,53 +46,41 @@ export interface CsvExport {
   row: (record: RecordRow) => unknown[];
 }
 
-/**
- * Streams an export batch by batch: never more than one batch in memory, and
- * the next one is read only once the client has taken the previous one
- * (backpressure). The first batch is read before anything is sent, so a
- * failure there is still a proper error answer; a failure later cuts the
- * connection (a truncated chunked body, which clients report as an error).
- */
-export async function streamCsv(response: Response, csv: CsvExport): Promise<void> {
-  let remaining = csv.limit ?? Number.POSITIVE_INFINITY;
-  let batch = await csv.read({ offset: csv.offset, limit: Math.min(csv.batchSize, remaining) });
-  response.status(200).set({
-    ...csv.headers,
-    'Content-Type': CSV_CONTENT_TYPE,
-    'Content-Disposition': `attachment; filename="${csv.filename}"`,
-    'Cache-Control': 'no-store',
-  });
-  try {
-    if (!(await write(response, csvLine(csv.columns)))) return;
-    for (;;) {
-      remaining -= batch.length;
-      if (!(await write(response, batch.map((record) => csvLine(csv.row(record))).join('')))) return;
-      const requested = batch.length;
-      const last = batch[batch.length - 1];
-      if (remaining <= 0 || requested < csv.batchSize || !last) break;
-      const limit = Math.min(csv.batchSize, remaining);
-      batch = await csv.read({ offset: 0, limit, after: last.id });
-      if (batch.length === 0) break;
-    }
-    response.end();
-  } catch (error) {
-    response.destroy(error as Error);
-  }
+/** A CSV answer: its headers, and its body as a stream to send. */
+export interface CsvAnswer {
+  headers: Record<string, string>;
+  body: Readable;
 }
 
-/** Writes a chunk, waiting for the socket to drain when its buffer is full; false once the client is gone. */
-function write(response: Response, chunk: string): Promise<boolean> {
-  if (response.destroyed || response.writableEnded) return Promise.resolve(false);
-  if (chunk === '' || response.write(chunk)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      response.off('drain', drained);
-      response.off('close', closed);
-      resolve(ok);
-    };
-    const drained = () => done(true);
-    const closed = () => done(false);
-    response.once('drain', drained);
-    response.once('close', closed);
-  });
+/**
+ * An export read batch by batch: never more than one batch in memory, and the
+ * next one is read only once the client has taken the previous one (the
+ * stream is pulled as the socket drains). The first batch is read before
+ * anything is sent, so a failure there is still a proper error answer; a
+ * failure later cuts the connection (a truncated chunked body, which clients
+ * report as an error). A client that goes away stops the reading.
+ */
+export async function csvExport(csv: CsvExport): Promise<CsvAnswer> {
+  let remaining = csv.limit ?? Number.POSITIVE_INFINITY;
+  const first = await csv.read({ offset: csv.offset, limit: Math.min(csv.batchSize, remaining) });
+  async function* chunks(): AsyncGenerator<string> {
+    yield csvLine(csv.columns);
+    for (let batch = first; ; ) {
+      remaining -= batch.length;
+      if (batch.length > 0) yield batch.map((record) => csvLine(csv.row(record))).join('');
+      const last = batch[batch.length - 1];
+      if (remaining <= 0 || batch.length < csv.batchSize || !last) return;
+      batch = await csv.read({ offset: 0, limit: Math.min(csv.batchSize, remaining), after: last.id });
+      if (batch.length === 0) return;
+    }
+  }
+  return {
+    headers: {
+      ...csv.headers,
+      'Content-Type': CSV_CONTENT_TYPE,
+      'Content-Disposition': `attachment; filename="${csv.filename}"`,
+      'Cache-Control': 'no-store',
+    },
+    body: Readable.from(chunks(), { objectMode: false }),
+  };
 }

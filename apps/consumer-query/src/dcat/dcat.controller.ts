@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
-import { ApiError, ResourceUrls, Urls } from '@odb/platform';
+import type { FastifyReply } from 'fastify';
+import { ApiError, HttpRequest, ResourceUrls, Urls, preferredMediaType } from '@odb/platform';
 import { buildCatalogDocument, buildDatasetDocument, toTurtle } from './dcat-builder';
 import { DcatReader } from './dcat-reader';
 
@@ -27,7 +27,7 @@ export class DcatController {
   @ApiQuery({ name: 'page', required: false, description: '1-based (default 1)' })
   @ApiQuery({ name: 'page_size', required: false, description: `datasets per page, 1–${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})` })
   @ApiQuery({ name: 'format', required: false, description: 'jsonld or ttl (overrides Accept)' })
-  async catalog(@Query() query: Record<string, unknown>, @Req() request: Request, @Res() response: Response, @Urls() urls: ResourceUrls) {
+  async catalog(@Query() query: Record<string, unknown>, @Req() request: HttpRequest, @Res() reply: FastifyReply, @Urls() urls: ResourceUrls) {
     const format = this.format(query.format, request);
     const page = integer(query.page, 'page', 1, 1, Number.MAX_SAFE_INTEGER);
     const pageSize = integer(query.page_size, 'page_size', DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE);
@@ -42,34 +42,34 @@ export class DcatController {
       types,
       format: typeof query.format === 'string' ? query.format : undefined,
     });
-    await send(response, format, document, urls.base);
+    await send(reply, format, document, urls.base);
   }
 
   @Get('dataset/:slug')
   @Header('Vary', 'Accept')
   @ApiOperation({ summary: 'One dataset of the catalog as DCAT-AP (what its IRI answers); public' })
   @ApiProduces('application/ld+json', 'text/turtle')
-  async dataset(@Param('slug') slug: string, @Query('format') format: unknown, @Req() request: Request, @Res() response: Response, @Urls() urls: ResourceUrls) {
+  async dataset(@Param('slug') slug: string, @Query('format') format: unknown, @Req() request: HttpRequest, @Res() reply: FastifyReply, @Urls() urls: ResourceUrls) {
     const chosen = this.format(format, request);
     const type = await this.reader.one(slug.toLowerCase());
     if (!type) throw ApiError.notFound();
-    await send(response, chosen, buildDatasetDocument(urls.base, type), urls.base);
+    await send(reply, chosen, buildDatasetDocument(urls.base, type), urls.base);
   }
 
   /** `?format=` wins; else Turtle when the client prefers it; JSON-LD otherwise. */
-  private format(given: unknown, request: Request): 'jsonld' | 'ttl' {
+  private format(given: unknown, request: HttpRequest): 'jsonld' | 'ttl' {
     if (given !== undefined) {
       if (given === 'ttl' || given === 'turtle') return 'ttl';
       if (given === 'jsonld' || given === 'json') return 'jsonld';
       throw ApiError.field('format', 'is not one of jsonld, ttl');
     }
-    return request.accepts(['application/ld+json', 'application/json', 'text/turtle']) === 'text/turtle' ? 'ttl' : 'jsonld';
+    return preferredMediaType(request, ['application/ld+json', 'application/json', 'text/turtle']) === 'text/turtle' ? 'ttl' : 'jsonld';
   }
 }
 
-async function send(response: Response, format: 'jsonld' | 'ttl', document: Record<string, unknown>, base: string): Promise<void> {
-  if (format === 'ttl') response.type(TURTLE).send(await toTurtle(document, base));
-  else response.type(JSON_LD).send(JSON.stringify(document));
+async function send(reply: FastifyReply, format: 'jsonld' | 'ttl', document: Record<string, unknown>, base: string): Promise<void> {
+  if (format === 'ttl') void reply.type(TURTLE).send(await toTurtle(document, base));
+  else void reply.type(JSON_LD).send(JSON.stringify(document));
 }
 
 /** The value as an integer within bounds, or the 400 item saying why not. */

@@ -1,6 +1,5 @@
 import { Controller, Get, HttpCode, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
 import { ReadinessRegistry } from './readiness';
 
 /** Liveness and readiness, outside the API base path (probes of Kubernetes and compose). */
@@ -18,7 +17,7 @@ export class HealthController {
 
   /** Every dependency answers: 200, else 503 with the reason per dependency. */
   @Get('ready')
-  async ready(@Res({ passthrough: true }) response: Response) {
+  async ready(@Res({ passthrough: true }) response: { status(code: number): unknown }) {
     const report = await this.readiness.report();
     response.status(report.status === 'ready' ? 200 : 503);
     return report;

@@ -1,9 +1,8 @@
 import { Controller, Get, Inject, Req, Type } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
 import { SERVICE_CONFIG } from '../service-config.token';
 import { RestServiceConfig } from '../config/service-config';
-import { publicBaseUrl } from './public-url';
+import { HttpRequest, publicBaseUrl } from './public-url';
 
 /**
  * BitBroker's announce document at the API base, and its diagnostic
@@ -18,7 +17,7 @@ export function announceController(label: string): Type<unknown> {
     @Get()
     @ApiOperation({ summary: 'Announce: service name, base URL, time and mode' })
     @ApiOkResponse({ description: '{now, name, base, status}' })
-    announce(@Req() request: Request) {
+    announce(@Req() request: HttpRequest) {
       return {
         now: new Date().toISOString(),
         name: `bit-broker ${label} service`,

@@ -1,16 +1,21 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
-import { publicBaseUrl, requestedResourceUrl } from './public-url';
+import { HttpRequest, publicBaseUrl, requestedResourceUrl } from './public-url';
 
-/** Express setting holding the API base path, set at bootstrap. */
-export const API_BASE_SETTING = 'odb.apiBase';
+/** Where bootstrap leaves the API base path: an Express setting, or a decoration of the Fastify instance. */
+export const API_BASE_SETTING = 'odbApiBase';
+
+/** The API base path of the service a request reached (Express: `request.app`, Fastify: `request.server`). */
+function apiBaseOf(request: HttpRequest & { app?: { get(name: string): unknown }; server?: Record<string, unknown> }): string {
+  const base = request.app ? request.app.get(API_BASE_SETTING) : request.server?.[API_BASE_SETTING];
+  return typeof base === 'string' ? base : '';
+}
 
 /** Builds the absolute `url` fields and `Location` headers of responses, as the client sees the API. */
 export class ResourceUrls {
   readonly base: string;
 
   constructor(
-    private readonly request: Request,
+    private readonly request: HttpRequest,
     apiBase: string,
   ) {
     this.base = publicBaseUrl(request, apiBase);
@@ -28,6 +33,6 @@ export class ResourceUrls {
 
 /** Handler parameter: the `ResourceUrls` of the current request. */
 export const Urls = createParamDecorator((_: unknown, context: ExecutionContext): ResourceUrls => {
-  const request = context.switchToHttp().getRequest<Request>();
-  return new ResourceUrls(request, (request.app?.get(API_BASE_SETTING) as string | undefined) ?? '');
+  const request = context.switchToHttp().getRequest<HttpRequest>();
+  return new ResourceUrls(request, apiBaseOf(request));
 });

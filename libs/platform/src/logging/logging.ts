@@ -16,6 +16,12 @@ export const REDACTED_PATHS = [
   '*.password',
 ];
 
+/** The request's correlation id: the caller's `x-request-id` when it is a sane token, else a new UUID. */
+export function correlationId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && /^[A-Za-z0-9._-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
 const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
 
 /** JSON logs (pino), one line per request with a correlation id, secrets redacted. */
@@ -27,9 +33,9 @@ export function loggerParams(service: string, level: string): Params {
       level,
       base: { service },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // Express services only: Fastify gives each request its id first (see `http/fastify.ts`), which pino-http keeps.
       genReqId: (request: IncomingMessage, response: ServerResponse) => {
-        const given = request.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[A-Za-z0-9._-]{1,128}$/.test(given) ? given : randomUUID();
+        const id = correlationId(request);
         response.setHeader('x-request-id', id);
         return id;
       },

@@ -20,14 +20,22 @@ const httpDuration = new Histogram({
   buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
 });
 
+/**
+ * Records one answered request. `route` is the route pattern, never the raw
+ * URL: ids in paths would explode the label set.
+ */
+export function observeHttpRequest(method: string, route: string | undefined, status: number, seconds: number): void {
+  httpDuration.observe({ method, route: route ?? 'unmatched', status: String(status) }, seconds);
+}
+
+/** Express services: times each request from the middleware chain. */
 @Injectable()
 export class HttpMetricsMiddleware implements NestMiddleware {
   use(request: Request, response: Response, next: NextFunction): void {
-    const stop = httpDuration.startTimer();
+    const started = process.hrtime.bigint();
     response.on('finish', () => {
-      // The route pattern, never the raw URL: ids in paths would explode the label set.
-      const route = request.route?.path ? `${request.baseUrl}${request.route.path}` : 'unmatched';
-      stop({ method: request.method, route, status: String(response.statusCode) });
+      const route = request.route?.path ? `${request.baseUrl}${request.route.path}` : undefined;
+      observeHttpRequest(request.method, route, response.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
     });
     next();
   }
