@@ -7,7 +7,7 @@ import { execFileSync } from 'child_process';
 import { mkdirSync, writeFileSync } from 'fs';
 import { cpus, totalmem } from 'os';
 import { join } from 'path';
-import { BenchContext, Benchmark, BenchmarkResult } from './harness';
+import { BenchContext, Benchmark, BenchmarkResult, benchDatabaseUrl } from './harness';
 import { consumerBenchmark, consumerReferenceBenchmark } from './consumer.bench';
 import { harvestBenchmark } from './harvest.bench';
 import { ingestBenchmark, ingestReferenceBenchmark } from './ingest.bench';
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   }
   const selected = wanted.length > 0 ? BENCHMARKS.filter((benchmark) => wanted.includes(benchmark.name)) : BENCHMARKS.filter((benchmark) => !benchmark.onlyWhenNamed);
   // Services run from the compiled build, as deployed: build it from the current sources.
-  process.stdout.write('building (npm run build)…\n');
+  process.stdout.write(`PostgreSQL: ${benchDatabaseUrl()}\nbuilding (npm run build)…\n`);
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
   const directory = join(__dirname, 'results');
   mkdirSync(directory, { recursive: true });
@@ -59,7 +59,9 @@ function print(result: BenchmarkResult): void {
 }
 
 function withMachine(result: BenchmarkResult) {
-  return { ...result, at: new Date().toISOString(), machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version } };
+  const database = new URL(benchDatabaseUrl());
+  const postgres = database.searchParams.get('host') ?? `${database.hostname}:${database.port || 5432}`;
+  return { ...result, at: new Date().toISOString(), machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, postgres } };
 }
 
 main().catch((error) => {
