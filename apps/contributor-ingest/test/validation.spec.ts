@@ -230,6 +230,19 @@ describeWithInfrastructure('contributor-ingest: validation', () => {
       ]);
     });
 
+    it('text PostgreSQL cannot store (a NUL character) is 400, in a stream or an accrue session, and writes nothing', async () => {
+      for (const mode of ['accrue', 'stream']) {
+        const sid = (await api.get(`/connector/${connector.id}/session/open/${mode}`)).body;
+        for (const bad of [{ name: 'nul\u0000name' }, { id: 'nul\u0000id' }, { entity: { value: 1, note: 'a\u0000b' } }, { instance: { n: '\u0000' } }]) {
+          await badRequest(upsert([{ ...record, id: 'fine' }, { ...record, ...bad }], undefined, sid), [
+            { name: 'records', index: null, reason: 'NUL' },
+          ]);
+        }
+        await badRequest(remove(['fine', 'nul\u0000id'], undefined, sid), [{ name: 'records', index: null, reason: 'NUL' }]);
+        stream = sid;
+      }
+    });
+
     it('a batch with any invalid record writes none of it', async () => {
       const before = await vendorIds(platform.db, connector.id);
       await badRequest(upsert([{ ...record, id: 'good-1' }, { ...record, id: 'bad', entity: { value: -1 } }]), [

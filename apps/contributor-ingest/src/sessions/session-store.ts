@@ -43,13 +43,17 @@ const STREAM_MERGE_EVERY = 20_000;
  * A batch goes to PostgreSQL as one JSON parameter: one JSON.stringify in Node
  * and one parse in PostgreSQL, instead of four array literals whose every
  * quote is escaped (the most expensive step of the write path in profiles).
+ * As `jsonb`: parsed once, the documents then taken out as they are; as
+ * `json`, the text was scanned on input, again to split the rows and once
+ * more to turn each document into jsonb (12 µs a record more, a fifth of
+ * PostgreSQL's work on a stream batch).
  */
 function batchJson(records: PreparedRecord[]): string {
   return JSON.stringify(records.map((record) => ({ v: record.vendorId, p: record.publicId, n: record.name, d: record.document })));
 }
 
 /** The rows of `batchJson` ($1), in batch order (`ord`). */
-const BATCH_ROWS = `ROWS FROM (json_to_recordset($1::json) AS (v text, p text, n text, d jsonb)) WITH ORDINALITY AS b(vendor_id, public_id, name, document, ord)`;
+const BATCH_ROWS = `ROWS FROM (jsonb_to_recordset($1::jsonb) AS (v text, p text, n text, d jsonb)) WITH ORDINALITY AS b(vendor_id, public_id, name, document, ord)`;
 
 /**
  * CTE `current`: the connector (parameter `connector`), if the session
