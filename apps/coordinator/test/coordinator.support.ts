@@ -28,6 +28,27 @@ export async function startCoordinator(env: TestEnvironment, extra: Record<strin
   return { service, token, tokenFile, api: new ApiClient(service.api, { 'x-bbk-auth-token': token }) };
 }
 
+export type StartedCoordinator = Awaited<ReturnType<typeof startCoordinator>>;
+
+/**
+ * A coordinator on its own database for the enclosing describe block: started
+ * before its tests (then `started` runs, e.g. to keep its API client), closed
+ * and dropped after them.
+ */
+export function useCoordinator(started: (coordinator: StartedCoordinator) => void | Promise<void>): void {
+  let env: TestEnvironment | undefined;
+  let coordinator: StartedCoordinator | undefined;
+  beforeAll(async () => {
+    env = await TestEnvironment.create();
+    coordinator = await startCoordinator(env);
+    await started(coordinator);
+  });
+  afterAll(async () => {
+    await coordinator?.service.close();
+    await env?.dispose();
+  });
+}
+
 export const countries = {
   name: 'Countries',
   description: 'All the countries in the world',

@@ -1,27 +1,19 @@
-import { ApiClient, TestEnvironment, describeWithInfrastructure } from '@odb/testing';
-import { connectorBody, countries, sites, startCoordinator } from './coordinator.support';
+import { ApiClient, describeWithInfrastructure } from '@odb/testing';
+import { connectorBody, countries, sites, useCoordinator } from './coordinator.support';
 
 describeWithInfrastructure('coordinator: entity types and connectors', () => {
-  let env: TestEnvironment;
-  let coordinator: Awaited<ReturnType<typeof startCoordinator>>;
   let api: ApiClient;
-
-  beforeAll(async () => {
-    env = await TestEnvironment.create();
-    coordinator = await startCoordinator(env);
+  let base: string;
+  useCoordinator((coordinator) => {
     api = coordinator.api;
-  });
-
-  afterAll(async () => {
-    await coordinator?.service.close();
-    await env?.dispose();
+    base = coordinator.service.api;
   });
 
   describe('the API shell', () => {
     it('announces itself at the base with an absolute base URL', async () => {
       const { status, body } = await api.get('/');
       expect(status).toBe(200);
-      expect(body).toMatchObject({ name: 'bit-broker coordinator service', base: coordinator.service.api, status: 'development' });
+      expect(body).toMatchObject({ name: 'bit-broker coordinator service', base, status: 'development' });
       expect(new Date(body.now).toISOString()).toBe(body.now);
     });
 
@@ -56,7 +48,7 @@ describeWithInfrastructure('coordinator: entity types and connectors', () => {
 
       const { status, body } = await api.get('/entity/COUNTRY');
       expect(status).toBe(200);
-      expect(body).toEqual({ id: 'country', url: `${coordinator.service.api}/entity/country`, ...countries });
+      expect(body).toEqual({ id: 'country', url: `${base}/entity/country`, ...countries });
     });
 
     it('lists entity types sorted by id, without schema and timeseries', async () => {
@@ -65,7 +57,7 @@ describeWithInfrastructure('coordinator: entity types and connectors', () => {
       expect(body.map((type: { id: string }) => type.id)).toEqual(['country', 'heritage-site']);
       expect(body[1]).toEqual({
         id: 'heritage-site',
-        url: `${coordinator.service.api}/entity/heritage-site`,
+        url: `${base}/entity/heritage-site`,
         name: sites.name,
         description: sites.description,
         icon: '',
@@ -113,7 +105,7 @@ describeWithInfrastructure('coordinator: entity types and connectors', () => {
     it('creates one: 201, Location, and {id: contribution id, token}', async () => {
       const created = await api.post('/entity/country/connector/Wikipedia', connectorBody);
       expect(created.status).toBe(201);
-      expect(created.headers.get('location')).toBe(`${coordinator.service.api}/entity/country/connector/Wikipedia`);
+      expect(created.headers.get('location')).toBe(`${base}/entity/country/connector/Wikipedia`);
       first = created.body;
       expect(first.id).toMatch(/^[0-9a-f]{40}$/);
       expect(first.token).toMatch(/^[A-Za-z0-9-_=]+\.[A-Za-z0-9-_=]+\.?[A-Za-z0-9-_.+/=]+$/);
@@ -123,10 +115,10 @@ describeWithInfrastructure('coordinator: entity types and connectors', () => {
       const { body } = await api.get('/entity/country/connector/wikipedia');
       expect(body).toEqual({
         id: 'wikipedia',
-        url: `${coordinator.service.api}/entity/country/connector/wikipedia`,
+        url: `${base}/entity/country/connector/wikipedia`,
         name: connectorBody.name,
         description: connectorBody.description,
-        entity: { id: 'country', url: `${coordinator.service.api}/entity/country` },
+        entity: { id: 'country', url: `${base}/entity/country` },
         contribution_id: first.id,
         webhook: 'http://webhook.example.org',
         cache: 0,

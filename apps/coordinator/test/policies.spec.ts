@@ -1,5 +1,5 @@
-import { ApiClient, TestEnvironment, describeWithInfrastructure } from '@odb/testing';
-import { errorLines, fieldErrors, openPolicy, startCoordinator } from './coordinator.support';
+import { ApiClient, describeWithInfrastructure } from '@odb/testing';
+import { errorLines, fieldErrors, openPolicy, useCoordinator } from './coordinator.support';
 
 /** A deep copy of the example policy with `change` applied to its `policy` document. */
 function policyWith(change: (policy: any) => void) {
@@ -11,21 +11,11 @@ function policyWith(change: (policy: any) => void) {
 const LEGAL_TYPES = 'attribution,contact,license,note,source,terms';
 
 describeWithInfrastructure('coordinator: policies', () => {
-  let env: TestEnvironment;
-  let coordinator: Awaited<ReturnType<typeof startCoordinator>>;
   let api: ApiClient;
   let base: string;
-
-  beforeAll(async () => {
-    env = await TestEnvironment.create();
-    coordinator = await startCoordinator(env);
+  useCoordinator((coordinator) => {
     api = coordinator.api;
     base = coordinator.service.api;
-  });
-
-  afterAll(async () => {
-    await coordinator?.service.close();
-    await env?.dispose();
   });
 
   describe('CRUD', () => {

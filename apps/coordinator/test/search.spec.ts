@@ -1,16 +1,13 @@
-import { ApiClient, TestEnvironment, describeWithInfrastructure } from '@odb/testing';
-import { fieldErrors, openPolicy, startCoordinator, userBody } from './coordinator.support';
+import { ApiClient, describeWithInfrastructure } from '@odb/testing';
+import { fieldErrors, openPolicy, useCoordinator, userBody } from './coordinator.support';
 
 const SEARCHES = ['/search/user/organization', '/search/entity/tags', '/search/policy/tags'];
 
 describeWithInfrastructure('coordinator: search', () => {
-  let env: TestEnvironment;
-  let coordinator: Awaited<ReturnType<typeof startCoordinator>>;
   let api: ApiClient;
 
-  beforeAll(async () => {
-    env = await TestEnvironment.create();
-    coordinator = await startCoordinator(env); // user 1's organization is "Test Org"
+  // User 1's organization is "Test Org".
+  useCoordinator(async (coordinator) => {
     api = coordinator.api;
     const organizations = ['Acme Corp', 'Acme Corp', 'acme labs', 'Beta Acme', '100% Data', 'a_b labs', 'A.B. Corp', 'Back\\slash'];
     for (const [i, organization] of organizations.entries()) {
@@ -22,11 +19,6 @@ describeWithInfrastructure('coordinator: search', () => {
     expect((await api.post('/entity/third', entity(['world', 'x%y', 'x_y', 'x.y']))).status).toBe(201);
     expect((await api.post('/policy/open', { ...openPolicy, tags: ['open', 'Open-Data', 'public'] })).status).toBe(201);
     expect((await api.post('/policy/closed', { ...openPolicy, tags: ['open', 'opaque', 'private'] })).status).toBe(201);
-  });
-
-  afterAll(async () => {
-    await coordinator?.service.close();
-    await env?.dispose();
   });
 
   const search = async (path: string, q: string) => {

@@ -1,22 +1,12 @@
-import { ApiClient, TestEnvironment, describeWithInfrastructure } from '@odb/testing';
-import { BOOTSTRAP, TOKEN_PATTERN, errorLines, fieldErrors, openPolicy, startCoordinator, userBody } from './coordinator.support';
+import { ApiClient, describeWithInfrastructure } from '@odb/testing';
+import { BOOTSTRAP, TOKEN_PATTERN, errorLines, fieldErrors, openPolicy, useCoordinator, userBody } from './coordinator.support';
 
 describeWithInfrastructure('coordinator: users and accesses', () => {
-  let env: TestEnvironment;
-  let coordinator: Awaited<ReturnType<typeof startCoordinator>>;
   let api: ApiClient;
   let base: string;
-
-  beforeAll(async () => {
-    env = await TestEnvironment.create();
-    coordinator = await startCoordinator(env);
+  useCoordinator((coordinator) => {
     api = coordinator.api;
     base = coordinator.service.api;
-  });
-
-  afterAll(async () => {
-    await coordinator?.service.close();
-    await env?.dispose();
   });
 
   /** Creates a user and returns its id, read from the Location header. */
