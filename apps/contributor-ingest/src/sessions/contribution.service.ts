@@ -59,22 +59,22 @@ export class ContributionService {
         this.records.entityErrors({ cacheKey: `${target.entityTypeId}:${target.entityVersion}`, schema: target.schema }, records),
       );
       const prepared = lastWins(records.map((record) => this.prepare(target, record)));
-      if (target.sessionMode === 'stream') return { ids: () => idMap(prepared), changed: applied(await storable(this.store.upsertNow(target, prepared))) };
-      await this.buffer(sessionId, 'upsert', prepared);
+      if (target.sessionMode === 'stream') return { ids: () => idMap(prepared), changed: applied(await storable(this.store.upsertNow(target, prepared), records)) };
+      await this.buffer(sessionId, 'upsert', prepared, records);
       return { ids: () => idMap(prepared), changed: 0 };
     }
-    const vendorIds = [...new Set(batch as string[])];
     // Ids are short: checked here, so that a stream delete (which matches on public ids) refuses them as the others do.
-    if (vendorIds.some((vendorId) => vendorId.includes('\u0000'))) throw nulCharacter();
+    reject(nulCharacters(batch as string[]));
+    const vendorIds = [...new Set(batch as string[])];
     const prepared = vendorIds.map((vendorId) => ({ vendorId, publicId: recordPublicId(contributionId, vendorId), name: null, document: null }));
     if (target.sessionMode === 'stream') return { ids: () => idMap(prepared), changed: applied(await this.store.deleteNow(target, prepared)) };
-    await this.buffer(sessionId, 'delete', prepared);
+    await this.buffer(sessionId, 'delete', prepared, batch as string[]);
     return { ids: () => idMap(prepared), changed: 0 };
   }
 
   /** The session may have been closed or replaced since it was checked: then its operations are refused like a wrong sid. */
-  private async buffer(sessionId: string, action: 'upsert' | 'delete', prepared: PreparedRecord[]): Promise<void> {
-    if (!(await storable(this.store.buffer(sessionId, action, prepared)))) throw new ContributionError(401);
+  private async buffer(sessionId: string, action: 'upsert' | 'delete', prepared: PreparedRecord[], batch: unknown[]): Promise<void> {
+    if (!(await storable(this.store.buffer(sessionId, action, prepared), batch))) throw new ContributionError(401);
   }
 
   async close(contributionId: string, sessionId: string, commit: string): Promise<number> {
@@ -126,18 +126,22 @@ const UNTRANSLATABLE_CHARACTER = '22P05';
 
 /**
  * A write PostgreSQL refused for a NUL character in the batch is the client's
- * error (400), not ours. Found when the one statement fails, so that valid
- * batches pay no scan for it; the statement wrote nothing.
+ * error (400, naming the records that hold one), not ours. Found when the one
+ * statement fails, so that valid batches pay no scan for it; the statement
+ * wrote nothing.
  */
-async function storable<T>(write: Promise<T>): Promise<T> {
+async function storable<T>(write: Promise<T>, batch: unknown[]): Promise<T> {
   try {
     return await write;
   } catch (error) {
     if ((error as { code?: string }).code !== UNTRANSLATABLE_CHARACTER) throw error;
-    throw nulCharacter();
+    const errors = nulCharacters(batch);
+    throw new ContributionError(400, errors.length > 0 ? errors : [{ name: 'records', index: null, reason: NUL_REASON }]);
   }
 }
 
-function nulCharacter(): ContributionError {
-  return new ContributionError(400, [{ name: 'records', index: null, reason: 'contains a NUL character (\\u0000), which PostgreSQL text cannot hold' }]);
+const NUL_REASON = 'contains a NUL character (\\u0000), which PostgreSQL text cannot hold';
+
+function nulCharacters(batch: unknown[]): FieldError[] {
+  return batch.flatMap((item, index) => ((JSON.stringify(item) ?? '').includes('\\u0000') ? [{ name: 'records', index, reason: NUL_REASON }] : []));
 }
