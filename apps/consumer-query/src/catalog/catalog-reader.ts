@@ -34,6 +34,17 @@ export interface BriefJson {
 interface Statement {
   text: string;
   params: unknown[];
+  /**
+   * Run as a named (prepared) statement: parsed and planned once per
+   * connection. Only for texts whose plan does not depend on the values
+   * (no partial per-type index to prove from a parameter).
+   */
+  prepared?: boolean;
+}
+
+/** The name of a prepared statement: the same text always gets the same name. */
+function statementName(text: string): string {
+  return `cq_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
 }
 
 export interface TypeRow {
@@ -205,7 +216,7 @@ export class CatalogReader {
          JOIN connector c ON c.id = r.connector_id
         WHERE r.public_id = $1 AND r.entity_type_id = (SELECT id FROM entity_type WHERE slug = $2::text)
           AND (c.is_live OR c.contribution_id = ANY($3::text[])) AND ${where.sql}`;
-      statement = { text, name: `cq_find_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`, params: where.params };
+      statement = { text, name: statementName(text), params: where.params };
       if (this.findStatements.size >= 1000) this.findStatements.clear();
       this.findStatements.set(key, statement);
     }
@@ -284,11 +295,13 @@ export class CatalogReader {
         ORDER BY r.id
        OFFSET (SELECT ($3::bigint - before)::bigint FROM start) LIMIT $4`,
       params: [type, visibility.stagedConnectors, page.offset, page.limit],
+      // Planning this text took longer than running it (2.3 against 1.5 ms on a million records).
+      prepared: true,
     };
   }
 
   private rows(statement: Statement | null): Promise<BriefRow[]> {
-    return statement ? this.db.query<BriefRow>(statement.text, statement.params) : Promise.resolve([]);
+    return statement ? this.db.query<BriefRow>(statement.text, statement.params, statement.prepared ? statementName(statement.text) : undefined) : Promise.resolve([]);
   }
 
   /**
@@ -301,12 +314,14 @@ export class CatalogReader {
     if (!statement) return '[]';
     const base = statement.params.length + 1;
     const legal = briefs.legal === undefined ? '' : `, 'legal', $${base + 1}::json`;
-    const [{ body }] = await this.db.query<{ body: string }>(
-      `SELECT coalesce(json_agg(json_build_object(
+    const text = `SELECT coalesce(json_agg(json_build_object(
                 'id', p.public_id, 'url', $${base}::text || '/entity/' || p.type || '/' || p.public_id,
                 'type', p.type, 'name', p.name${legal}) ORDER BY p.id), '[]')::text AS body
-         FROM (${statement.text}) p`,
+         FROM (${statement.text}) p`;
+    const [{ body }] = await this.db.query<{ body: string }>(
+      text,
       [...statement.params, briefs.base, ...(briefs.legal === undefined ? [] : [JSON.stringify(briefs.legal)])],
+      statement.prepared ? statementName(text) : undefined,
     );
     return body;
   }
