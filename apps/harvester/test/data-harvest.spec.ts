@@ -163,18 +163,22 @@ describeWithInfrastructure('harvester: data mode', () => {
     });
   });
 
-  it('a row that does not fit the inferred schema is reported on its own; the others are written', async () => {
+  it('a row that does not fit the inferred schema, or holds text PostgreSQL cannot store, is reported on its own; the others are written', async () => {
     const rows: Array<[string, string, string, string]> = Array.from({ length: 1100 }, (_, i) => [`S${i}`, `Station ${i}`, String(i), 'true']);
     rows[1050][2] = 'many';
+    rows[20][1] = 'Station\u0000 20';
     files.files.set('/stations.csv', { type: 'text/csv', body: stationsCsv(rows) });
     const run = await runHarvest(api, 'city-data');
     expect(run.status).toBe('done-with-errors');
-    expect(run.counts).toMatchObject({ updated: 1, failed: 1 });
+    expect(run.counts).toMatchObject({ updated: 1, failed: 2 });
     expect(run.items).toEqual(
-      expect.arrayContaining([expect.objectContaining({ outcome: 'failed', message: expect.stringMatching(/row 1051: column capacity: "many" is not an integer/) })]),
+      expect.arrayContaining([
+        expect.objectContaining({ outcome: 'failed', message: expect.stringMatching(/row 1051: column capacity: "many" is not an integer/) }),
+        expect.objectContaining({ remote_id: 'mobility#stations#S20', outcome: 'failed', message: expect.stringMatching(/row refused by the catalog: records: contains a NUL character/) }),
+      ]),
     );
     const stations = await typeOf(files.url('/stations.csv'));
-    expect((await rowsOf(stations.slug)).size).toBe(1099);
+    expect((await rowsOf(stations.slug)).size).toBe(1098);
   });
 
   it('a resource gone from the remote: its entity type is deleted after a complete, error-free listing', async () => {
