@@ -131,6 +131,17 @@ describeWithInfrastructure('consumer-query: visibility, masks, legal context, li
       expect((await all.get('/entity/nothing-here')).body).toEqual([]);
     });
 
+    it('answers conditional GETs: an ETag per answer, 304 when it has not changed, distinct per policy', async () => {
+      const path = `/entity/country/${id(wikipedia, 'GB')}`;
+      const first = await europe.get(path);
+      const etag = first.headers.get('etag')!;
+      expect(etag).toMatch(/^"[A-Za-z0-9+/=]+"$/);
+      expect((await europe.get(path, { 'if-none-match': etag })).status).toBe(304);
+      expect((await europe.get(path, { 'if-none-match': '"stale"' })).status).toBe(200);
+      // Another policy sees other fields (masks, legal context): another answer, another tag.
+      expect((await masked.get(path)).headers.get('etag')).not.toBe(etag);
+    });
+
     it('answers 404 for a record outside the segment, as if it did not exist', async () => {
       expect((await europe.get(`/entity/country/${id(wikipedia, 'GB')}`)).status).toBe(200);
       expect((await europe.get(`/entity/country/${id(wikipedia, 'IN')}`)).status).toBe(404);
