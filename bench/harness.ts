@@ -141,6 +141,19 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/** CPU seconds the benchmark database's PostgreSQL backends have used so far, by pid (same machine: read in /proc). */
+export async function backendCpu(db: Client): Promise<Map<number, number>> {
+  const { rows } = await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+  return new Map(rows.map((row: { pid: number }) => [row.pid, cpuSeconds(row.pid)]));
+}
+
+/** CPU seconds the backends alive now have used since `before` (backends started since count from zero). */
+export async function backendCpuSince(db: Client, before: Map<number, number>): Promise<number> {
+  let total = 0;
+  for (const [pid, now] of await backendCpu(db)) total += now - (before.get(pid) ?? 0);
+  return total;
+}
+
 /** VmRSS of a process, in MiB (Linux /proc); 0 once it is gone. */
 export function rssMiB(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readProcStatus(pid));

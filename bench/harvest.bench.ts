@@ -7,7 +7,7 @@ import { join } from 'path';
 import { Readable } from 'stream';
 import { Client } from 'pg';
 import { ApiClient, FakeCkan, RunningService, waitFor } from '@odb/testing';
-import { Benchmark, target, watchRss } from './harness';
+import { Benchmark, backendCpu, backendCpuSince, cpuSeconds, pidListeningOn, target, watchRss } from './harness';
 
 const DATASETS = 10_000;
 const ROWS = 1_000_000;
@@ -55,8 +55,18 @@ export const harvestBenchmark: Benchmark = {
         201,
       );
       const rss = watchRss(harvester.process.pid!, 200);
+      const natsPid = pidListeningOn(Number(new URL(context.natsUrl).port) || 4222);
+      const processes: Record<string, number> = { harvester: harvester.process.pid!, ingest: services[1].process.pid! };
+      if (natsPid) processes['NATS server'] = natsPid;
+      const cpuBefore = { processes: Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)])), bench: process.cpuUsage(), postgres: await backendCpu(db) };
       const data = await timedRun(api, 'bench-data', 600_000);
       rss.stop();
+      const benchCpu = process.cpuUsage(cpuBefore.bench);
+      const cpu = [
+        ...Object.entries(processes).map(([name, pid]) => `${name} ${(cpuSeconds(pid) - cpuBefore.processes[name]).toFixed(1)} s`),
+        `PostgreSQL backends of this database ${(await backendCpuSince(db, cpuBefore.postgres)).toFixed(1)} s`,
+        `CSV server (this process) ${((benchCpu.user + benchCpu.system) / 1e6).toFixed(1)} s`,
+      ];
       const [{ rows }] = (await db.query(`SELECT count(*)::int AS rows FROM record r JOIN connector c ON c.id = r.connector_id WHERE c.slug = 'bench-data'`)).rows;
 
       const figures = {
@@ -80,7 +90,10 @@ export const harvestBenchmark: Benchmark = {
           target(figures, 'data_rows_per_second', '>=', 20_000),
           target(figures, 'harvester_peak_rss', '<', 300),
         ],
-        notes: [`metadata run status ${first.run.status}/${second.run.status}, data run status ${data.run.status}; CSV ${Math.round(csv.bytes() / 1e6)} MB`],
+        notes: [
+          `metadata run status ${first.run.status}/${second.run.status}, data run status ${data.run.status}; CSV ${Math.round(csv.bytes() / 1e6)} MB`,
+          `CPU during the data harvest (${round(data.seconds)} s): ${cpu.join(', ')}`,
+        ],
       };
     } finally {
       await db.end();

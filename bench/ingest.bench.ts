@@ -5,7 +5,7 @@ import { loadavg, tmpdir } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
 import { RunningService } from '@odb/testing';
-import { Benchmark, BenchmarkResult, cpuSeconds, percentile, pidListeningOn, target, watchRss } from './harness';
+import { Benchmark, BenchmarkResult, backendCpu, backendCpuSince, cpuSeconds, percentile, pidListeningOn, target, watchRss } from './harness';
 
 const CONNECTORS = 4;
 const BATCH = 250;
@@ -287,11 +287,7 @@ export const ingestBenchmark: Benchmark = {
       const warm = CONNECTORS * BATCH;
 
       // Scenario 1: stream sessions.
-      const backends = async () =>
-        (await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)).rows.map(
-          (row: { pid: number }) => row.pid,
-        );
-      const cpuBefore = { ingest: cpuSeconds(ingestPid), generator: process.cpuUsage(), postgres: new Map((await backends()).map((pid) => [pid, cpuSeconds(pid)])) };
+      const cpuBefore = { ingest: cpuSeconds(ingestPid), generator: process.cpuUsage(), postgres: await backendCpu(db) };
       const started = Date.now();
       const { accepted, latencies } = await streamBatches(api, sessions.map((sid, c) => ({ cid: contributionIds[c], sid })), STREAM_SECONDS, 'stream');
       const answered = Date.now();
@@ -301,7 +297,7 @@ export const ingestBenchmark: Benchmark = {
       const committed = (await db.query(`SELECT count(*)::int AS n FROM record`)).rows[0].n - warm;
       if (committed !== accepted) throw new Error(`${accepted} records accepted but ${committed} in the table`);
       const streamRssPeak = rss.peak();
-      const postgresCpu = (await backends()).reduce((sum, pid) => sum + cpuSeconds(pid) - (cpuBefore.postgres.get(pid) ?? 0), 0);
+      const postgresCpu = await backendCpuSince(db, cpuBefore.postgres);
       const generatorCpu = process.cpuUsage(cpuBefore.generator);
       notes.push(
         `CPU during the stream scenario: ingest ${(cpuSeconds(ingestPid) - cpuBefore.ingest).toFixed(1)} s, ` +
