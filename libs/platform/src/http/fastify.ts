@@ -1,6 +1,6 @@
+import { hash } from 'crypto';
 import fastifyEtag from '@fastify/etag';
 import { HttpException } from '@nestjs/common';
-import { hash } from 'crypto';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeError, errorEnvelope } from './api-exception.filter';
@@ -39,8 +39,8 @@ export function fastifyAdapter(maxBodySize: string | undefined, production: bool
 
 /**
  * What the Express services get from middleware and settings: request
- * metrics, the correlation id header and strong ETags. (Nest routes Fastify's own errors, body parsing
- * included, through the exception filters.)
+ * metrics, the correlation id header and strong ETags. (Nest routes
+ * Fastify's own errors, body parsing included, through the exception filters.)
  */
 export async function setUpFastify(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
