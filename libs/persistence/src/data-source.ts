@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { DataSource, DataSourceOptions } from 'typeorm';
+import { QueryErrorLogger } from './query-error-logger';
 import { ENTITIES, MIGRATIONS } from './registry';
 
 export interface DatabaseOptions {
@@ -22,6 +23,7 @@ export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
     synchronize: false,
     migrationsRun: false,
     logging: ['error'],
+    logger: new QueryErrorLogger(),
     extra: {
       max: options.poolSize ?? 10,
       application_name: options.applicationName ?? 'odb',
