@@ -49,7 +49,11 @@ export class ServiceCoreModule implements NestModule {
     const { config, serviceName } = options;
     initMetrics(serviceName);
     const imports: Array<DynamicModule | Type> = [
-      LoggerModule.forRoot(loggerParams(serviceName, config.LOG_LEVEL)),
+      LoggerModule.forRootAsync({
+        inject: [HttpAdapterHost],
+        useFactory: (adapterHost: HttpAdapterHost) =>
+          loggerParams(serviceName, config.LOG_LEVEL, adapterHost.httpAdapter.getType() === 'fastify' ? 'fastify' : 'express'),
+      }),
       TypeOrmModule.forRoot({
         ...dataSourceOptions({
           url: config.DATABASE_URL,

@@ -3,8 +3,9 @@ import fastifyEtag from '@fastify/etag';
 import { HttpException } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PinoLogger } from 'nestjs-pino';
 import { describeError, errorEnvelope } from './api-exception.filter';
-import { correlationId } from '../logging/logging';
+import { correlationId, logCompletedRequest } from '../logging/logging';
 import { observeHttpRequest } from '../metrics/metrics';
 
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
@@ -39,8 +40,9 @@ export function fastifyAdapter(maxBodySize: string | undefined, production: bool
 
 /**
  * What the Express services get from middleware and settings: request
- * metrics, the correlation id header and strong ETags. (Nest routes
- * Fastify's own errors, body parsing included, through the exception filters.)
+ * metrics, request log lines, the correlation id header and strong ETags.
+ * (Nest routes Fastify's own errors, body parsing included, through the
+ * exception filters.)
  */
 export async function setUpFastify(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
@@ -52,6 +54,13 @@ export async function setUpFastify(app: NestFastifyApplication): Promise<void> {
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     observeHttpRequest(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+    logCompletedRequest(PinoLogger.root, {
+      id: request.id,
+      method: request.method,
+      url: request.url,
+      response: reply.raw,
+      responseTime: reply.elapsedTime,
+    });
     done();
   });
 }
