@@ -6,7 +6,7 @@ import { join } from 'path';
 import { Client } from 'pg';
 import { Pool } from 'undici';
 import { RunningService, waitFor } from '@odb/testing';
-import { Benchmark, BenchmarkResult, SERVICE_NODE_OPTIONS, cpuSeconds, percentile, pidListeningOn, target, watchRss } from './harness';
+import { Benchmark, BenchmarkResult, SERVICE_NODE_OPTIONS, backendCpu, backendCpuSince, cpuSeconds, percentile, pidListeningOn, target, watchRss } from './harness';
 
 /**
  * The Consumer API on a million records of one entity type.
@@ -31,6 +31,8 @@ import { Benchmark, BenchmarkResult, SERVICE_NODE_OPTIONS, cpuSeconds, percentil
  */
 
 const SLUG = 'place';
+/** application_name of consumer-query's catalog read pool: its PostgreSQL backends' CPU is the reads'. */
+const CATALOG_POOL = 'consumer-query.catalog';
 const POLICY = 'everything';
 const CONNECTOR = 'gazetteer';
 /** A country-size area (about 1,000 km × 1,000 km, mainland France). */
@@ -276,12 +278,11 @@ export const consumerBenchmark: Benchmark = {
         if (only.length > 0 && !only.includes(scenario.name)) continue;
         await load(client, headers, clients, 2, scenario.next); // warm-up
         const cpuBefore = cpuSeconds(pid);
-        const backends = await catalogBackends(db);
-        const dbBefore = backends.reduce((sum, backend) => sum + cpuSeconds(backend), 0);
+        const dbBefore = await backendCpu(db, CATALOG_POOL);
         const result = await load(client, headers, clients, seconds, scenario.next);
-        const dbAfter = backends.reduce((sum, backend) => sum + cpuSeconds(backend), 0);
+        const dbCpu = await backendCpuSince(db, dbBefore, CATALOG_POOL);
         figures[`${scenario.name}_consumer_cpu`] = { value: Math.round(((cpuSeconds(pid) - cpuBefore) * 1e6) / Math.max(1, result.count)), unit: 'µs/req' };
-        figures[`${scenario.name}_postgres_cpu`] = { value: Math.round(((dbAfter - dbBefore) * 1e6) / Math.max(1, result.count)), unit: 'µs/req' };
+        figures[`${scenario.name}_postgres_cpu`] = { value: Math.round((dbCpu * 1e6) / Math.max(1, result.count)), unit: 'µs/req' };
         figures[`${scenario.name}_rps`] = { value: Math.round(result.count / result.seconds), unit: 'req/s' };
         figures[`${scenario.name}_p50`] = { value: round(percentile(result.latencies, 50)), unit: 'ms' };
         figures[`${scenario.name}_p99`] = { value: round(percentile(result.latencies, 99)), unit: 'ms' };
@@ -546,15 +547,7 @@ function countItems(body: string): number {
   return body.match(/"url"\s*:/g)?.length ?? 0;
 }
 
-/** The PostgreSQL backends of consumer-query's catalog pool (same machine: their CPU is readable in /proc). */
-async function catalogBackends(db: Client): Promise<number[]> {
-  const { rows } = await db.query(
-    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'consumer-query.catalog'`,
-  );
-  return rows.map((row) => Number(row.pid));
-}
-
-/** CPU time (user + system) a process has used, in ms (clock ticks of 10 ms). */
+/** The 1-minute load average, for the progress lines. */
 function loadAverage(): string {
   try {
     return readFileSync('/proc/loadavg', 'utf8').split(' ')[0];

@@ -141,16 +141,22 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
-/** CPU seconds the benchmark database's PostgreSQL backends have used so far, by pid (same machine: read in /proc). */
-export async function backendCpu(db: Client): Promise<Map<number, number>> {
-  const { rows } = await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+/**
+ * CPU seconds the benchmark database's PostgreSQL backends (those of one
+ * `application_name` when given) have used so far, by pid (same machine: read in /proc).
+ */
+export async function backendCpu(db: Client, applicationName?: string): Promise<Map<number, number>> {
+  const { rows } = await db.query(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND ($1::text IS NULL OR application_name = $1)`,
+    [applicationName ?? null],
+  );
   return new Map(rows.map((row: { pid: number }) => [row.pid, cpuSeconds(row.pid)]));
 }
 
 /** CPU seconds the backends alive now have used since `before` (backends started since count from zero). */
-export async function backendCpuSince(db: Client, before: Map<number, number>): Promise<number> {
+export async function backendCpuSince(db: Client, before: Map<number, number>, applicationName?: string): Promise<number> {
   let total = 0;
-  for (const [pid, now] of await backendCpu(db)) total += now - (before.get(pid) ?? 0);
+  for (const [pid, now] of await backendCpu(db, applicationName)) total += now - (before.get(pid) ?? 0);
   return total;
 }
 
