@@ -79,7 +79,7 @@ export async function createService<C extends ServiceConfig>(
   const rest = options.restApi ? (config as unknown as RestServiceConfig) : undefined;
   const base = normaliseBasePath(rest?.API_BASE ?? '');
   const module = options.module(config);
-  const app = options.http === 'fastify' ? await createFastifyApp(module, config, rest, base) : await createExpressApp(module, base);
+  const app = options.http === 'fastify' ? await createFastifyApp(module, rest, base) : await createExpressApp(module, base);
   app.useLogger(app.get(Logger));
   app.enableCors();
 
@@ -108,14 +108,8 @@ async function createExpressApp(module: DynamicModule, base: string): Promise<Ne
   return app;
 }
 
-async function createFastifyApp(
-  module: DynamicModule,
-  config: ServiceConfig,
-  rest: RestServiceConfig | undefined,
-  base: string,
-): Promise<NestFastifyApplication> {
-  const adapter = fastifyAdapter(rest?.MAX_BODY_SIZE, config.NODE_ENV === 'production');
-  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true });
+async function createFastifyApp(module: DynamicModule, rest: RestServiceConfig | undefined, base: string): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(module, fastifyAdapter(rest?.MAX_BODY_SIZE), { bufferLogs: true });
   app.getHttpAdapter().getInstance().decorate(API_BASE_SETTING, base);
   await setUpFastify(app);
   return app;

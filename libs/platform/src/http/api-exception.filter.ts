@@ -55,13 +55,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
 /** The status and envelope message of any error; `unexpected` is told about the ones that become a 500. */
 export function describeError(exception: unknown, production: boolean, unexpected: (error: unknown) => void): { code: number; message: unknown } {
-  if (exception instanceof HttpException) {
-    const code = exception.getStatus();
-    if (code === 400) return { code, message: toFieldErrors(exception.getResponse()) };
-    if (SILENT.has(code)) return { code, message: '' };
-    const body = exception.getResponse();
-    return { code, message: typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? '') };
-  }
+  if (exception instanceof HttpException) return describeHttpException(exception);
   const parserError = exception as BodyParserError | undefined;
   if (parserError?.type === 'entity.parse.failed') {
     return { code: 400, message: [{ name: 'syntax', index: null, reason: parserError.message ?? 'invalid JSON' }] };
@@ -74,6 +68,15 @@ export function describeError(exception: unknown, production: boolean, unexpecte
   }
   unexpected(exception);
   return { code: 500, message: production ? '' : ((exception as Error)?.message ?? String(exception)) };
+}
+
+/** The status and envelope message of an HttpException (400s as field errors, some statuses silent). */
+export function describeHttpException(exception: HttpException): { code: number; message: unknown } {
+  const code = exception.getStatus();
+  if (code === 400) return { code, message: toFieldErrors(exception.getResponse()) };
+  if (SILENT.has(code)) return { code, message: '' };
+  const body = exception.getResponse();
+  return { code, message: typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? '') };
 }
 
 function toFieldErrors(body: unknown): FieldError[] {

@@ -4,7 +4,7 @@ import { HttpException } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinoLogger } from 'nestjs-pino';
-import { describeError, errorEnvelope } from './api-exception.filter';
+import { describeHttpException, errorEnvelope } from './api-exception.filter';
 import { correlationId, logCompletedRequest } from '../logging/logging';
 import { observeHttpRequest } from '../metrics/metrics';
 
@@ -22,7 +22,7 @@ export function byteSize(size: string): number {
  * case-insensitive, a trailing slash optional), so both kinds of service
  * answer the same URLs.
  */
-export function fastifyAdapter(maxBodySize: string | undefined, production: boolean): FastifyAdapter {
+export function fastifyAdapter(maxBodySize: string | undefined): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: maxBodySize ? byteSize(maxBodySize) : undefined,
     // The request id the logs carry (pino-http keeps an id already given), as on the Express services.
@@ -32,7 +32,7 @@ export function fastifyAdapter(maxBodySize: string | undefined, production: bool
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 16 * 1024 },
     // A malformed URL fails before any route (and Nest's filters) runs: answer it in the API's envelope too.
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
-      const { code, message } = describeError(new HttpException(error.message, error.statusCode ?? 400), production, () => undefined);
+      const { code, message } = describeHttpException(new HttpException(error.message, error.statusCode ?? 400));
       void reply.code(code).send(errorEnvelope(code, message));
     },
   });

@@ -35,8 +35,8 @@ function requestLogLevel(statusCode: number, failed = false): 'error' | 'warn' |
  * binds each request's logger to what runs for it (AsyncLocalStorage). On
  * Fastify no middleware: the adapter's hook writes the same line
  * (`logCompletedRequest`); on the consumer's reads the middleware and its
- * per-request context cost a quarter of the CPU (356–456 against 312–316 µs
- * a request, alternated runs).
+ * per-request context cost a quarter of the CPU (402–456 against 312–316 µs
+ * a request, alternated runs; ADR 0007).
  */
 export function loggerParams(service: string, level: string, http: 'express' | 'fastify' = 'express'): Params {
   return {
