@@ -2,7 +2,7 @@ import { randomBytes } from 'crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'fs';
 import { Client } from 'pg';
 import { quoteIdentifier, runMigrations } from '@odb/persistence';
-import { RunningService, ServiceProcessOptions, startServiceProcess } from '@odb/testing';
+import { RunningService, ServiceProcessOptions, startServiceProcess, waitFor } from '@odb/testing';
 
 /** What a benchmark reports: named figures with units, and the targets they are judged against. */
 export interface BenchmarkResult {
@@ -188,4 +188,45 @@ export function watchRss(pid: number | undefined, intervalMs = 100): { peak(): n
       sample();
     },
   };
+}
+
+/**
+ * Waits until consumer-query has built (and analysed) the per-type indexes it
+ * manages, once it has had a moment to start; how many are valid.
+ */
+export async function waitForTypeIndexes(db: Client, consumer: RunningService): Promise<number> {
+  const managed = async () =>
+    (
+      await db.query(
+        `SELECT count(*) FILTER (WHERE i.indisvalid AND i.indisready)::int AS valid, count(*)::int AS all
+           FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+          WHERE c.relname LIKE 'record\\_et\\_%'`,
+      )
+    ).rows[0] as { valid: number; all: number };
+  // Give the service a moment to start its reconciliation, then wait for it to finish.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const building = async () =>
+    (
+      await db.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'CREATE INDEX%' AND state = 'active'`,
+      )
+    ).rows[0].n as number;
+  try {
+    await waitFor(async () => (await building()) === 0 && (await managed()).all === (await managed()).valid, {
+      timeoutMs: 30 * 60_000,
+      intervalMs: 1000,
+      what: 'entity type indexes',
+    });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${consumer.output().slice(-2000)}`);
+  }
+  const { valid } = await managed();
+  if (valid === 0) return 0;
+  // The service analyses after building; wait for a fresh ANALYZE to be visible.
+  await waitFor(
+    async () =>
+      (await db.query(`SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables WHERE relname = 'record'`)).rows.length > 0,
+    { timeoutMs: 60_000 },
+  );
+  return valid;
 }

@@ -5,7 +5,7 @@ import { loadavg, tmpdir } from 'os';
 import { join } from 'path';
 import { Client } from 'pg';
 import { RunningService } from '@odb/testing';
-import { Benchmark, BenchmarkResult, backendCpu, backendCpuSince, cpuSeconds, percentile, pidListeningOn, target, watchRss } from './harness';
+import { Benchmark, BenchmarkResult, backendCpu, backendCpuSince, cpuSeconds, percentile, pidListeningOn, target, waitForTypeIndexes, watchRss } from './harness';
 
 const CONNECTORS = 4;
 const BATCH = 250;
@@ -222,22 +222,6 @@ async function outboxDrained(db: Client): Promise<void> {
   while ((await db.query(`SELECT count(*)::int AS n FROM outbox_event`)).rows[0].n > 0) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-/** Until consumer-query has built its indexes for the type (they appear valid once built); how many. */
-async function waitForTypeIndexes(db: Client): Promise<number> {
-  const deadline = Date.now() + 120_000;
-  for (let last = -1, stable = 0; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 500))) {
-    const { rows } = await db.query(
-      `SELECT count(*) FILTER (WHERE i.indisvalid)::int AS valid, count(*)::int AS n FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-        WHERE i.indrelid = 'record'::regclass AND c.relname LIKE 'record_et_%'`,
-    );
-    const { valid, n } = rows[0] as { valid: number; n: number };
-    stable = n > 0 && valid === n && n === last ? stable + 1 : 0;
-    last = n;
-    if (stable >= 4) return n;
-  }
-  throw new Error('consumer-query did not build the type indexes within 2 minutes');
-}
-
 /**
  * Contributor ingest as deployed (real processes, NODE_ENV=production):
  * 1. four connectors streaming 250-record batches of ~400-byte records
@@ -387,7 +371,7 @@ export const ingestBenchmark: Benchmark = {
       // Scenario 3: the same stream with consumer-query running, which gives the type an index per declared
       // property (TYPE_INDEXES): what a deployment that queries these fields pays on every write.
       consumer = await context.startService('consumer-query', env, { waitFor: 'ready', timeoutMs: 60_000 });
-      const indexes = await waitForTypeIndexes(db);
+      const indexes = await waitForTypeIndexes(db, consumer);
       const indexedSessions = await Promise.all(
         contributionIds.slice(0, CONNECTORS).map(async (cid) => ({ cid, sid: await api.json<string>('GET', `/connector/${cid}/session/open/stream`) })),
       );
