@@ -43,6 +43,14 @@ describeWithInfrastructure('migrations', () => {
     expect(postgis?.version).toBeTruthy();
   });
 
+  it('compresses outbox payloads with lz4 where the server has it', async () => {
+    const [{ lz4 }] = await query<{ lz4: boolean }>(`SELECT EXISTS (SELECT 1 FROM pg_config WHERE name = 'CONFIGURE' AND setting LIKE '%--with-lz4%') AS lz4`);
+    const [{ method }] = await query<{ method: string }>(
+      `SELECT attcompression AS method FROM pg_attribute WHERE attrelid = 'outbox_event'::regclass AND attname = 'payload'`,
+    );
+    expect(method).toBe(lz4 ? 'l' : '');
+  });
+
   it('is idempotent: running again applies nothing and changes nothing', async () => {
     const before = await query<{ name: string }>('SELECT name FROM schema_migration ORDER BY id');
     expect(await runMigrations({ url })).toEqual([]);

@@ -10,6 +10,7 @@ import { PublicationEntity } from './entities/publication.entity';
 import { Publishing1732300000500 } from './migrations/1732300000500-publishing';
 import { RecordBuckets1732300000900 } from './migrations/1732300000900-record-buckets';
 import { RecordWritePath1732300001000 } from './migrations/1732300001000-record-write-path';
+import { OutboxPayloadCompression1732300001100 } from './migrations/1732300001100-outbox-payload-compression';
 import {
   AccessEntity,
   AuthKeyEntity,
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   Publishing1732300000500,
   RecordBuckets1732300000900,
   RecordWritePath1732300001000,
+  OutboxPayloadCompression1732300001100,
 ];
