@@ -298,29 +298,37 @@ export class SessionStore {
     // Upserts (each final document joined by its seq): records that exist are updated in place unless
     // unchanged; the others are inserted in position order. The connector is locked for update, so no
     // other writer can add one of its records meanwhile: a plain INSERT is safe, and much cheaper in bulk
-    // than ON CONFLICT's speculative insertion. An event names each record whose content is new: not one
-    // that was removed above and comes back identical.
+    // than ON CONFLICT's speculative insertion. When the connector has no record left (always after a
+    // replace's removal; on a first load), there is nothing to update and nothing to look up: every
+    // upsert is an insert. An event names each record whose content is new: not one that was removed
+    // above and comes back identical.
+    const [{ some: recordsLeft }] = replace
+      ? [{ some: false }]
+      : await manager.query(`SELECT EXISTS (SELECT 1 FROM record WHERE connector_id = $1) AS some`, [target.connectorId]);
     await manager.query(
       `WITH final AS (
          SELECT f.public_id, f.vendor_id, f.position, o.name, o.document
            FROM session_final f JOIN session_operation o ON o.session_id = $3 AND o.seq = f.last_seq
           WHERE f.action = 'upsert'
-       ), updated AS (
+       ), ${
+         recordsLeft
+           ? `updated AS (
          UPDATE record r SET name = final.name, document = final.document, updated_at = now()
            FROM final
           WHERE r.public_id = final.public_id AND r.connector_id = $1
             AND (r.document IS DISTINCT FROM final.document OR r.name IS DISTINCT FROM final.name)
          RETURNING r.public_id, r.vendor_id
-       ), inserted AS (
+       ), `
+           : ''
+       }inserted AS (
          INSERT INTO record (public_id, connector_id, entity_type_id, vendor_id, name, document)
          SELECT final.public_id, $1, $2, final.vendor_id, final.name, final.document
-           FROM final WHERE NOT EXISTS (SELECT 1 FROM record r WHERE r.public_id = final.public_id)
+           FROM final ${recordsLeft ? 'WHERE NOT EXISTS (SELECT 1 FROM record r WHERE r.public_id = final.public_id)' : ''}
           ORDER BY final.position
          RETURNING public_id, vendor_id
        ), changed AS (
          SELECT public_id, vendor_id, row_number() OVER () AS n
-           FROM (SELECT public_id, vendor_id FROM updated
-                 UNION ALL
+           FROM (${recordsLeft ? 'SELECT public_id, vendor_id FROM updated UNION ALL ' : ''}
                  SELECT i.public_id, i.vendor_id FROM inserted i
                   WHERE NOT EXISTS (
                     SELECT 1 FROM session_gone g
