@@ -73,7 +73,12 @@ export class BenchContext {
     return startServiceProcess(app, { NODE_OPTIONS: SERVICE_NODE_OPTIONS, ...env }, { ...options, build: 'dist' });
   }
 
+  /** Drops the benchmark's database, unless BENCH_KEEP_DATABASE is set (to look at its plans afterwards). */
   async dispose(): Promise<void> {
+    if (process.env.BENCH_KEEP_DATABASE) {
+      process.stdout.write(`  … database odb_${this.id} kept (BENCH_KEEP_DATABASE)\n`);
+      return;
+    }
     const admin = new Client({ connectionString: this.serverUrl });
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(`odb_${this.id}`)} WITH (FORCE)`);
