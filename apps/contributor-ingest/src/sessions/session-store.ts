@@ -1,6 +1,8 @@
 import { randomUUID } from 'crypto';
 import { Logger } from '@nestjs/common';
+import type { Pool, QueryResultRow } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { EventSubjects, SessionMode } from '@odb/contracts';
 import { EventOutbox } from '@odb/messaging';
 
@@ -88,15 +90,15 @@ export class SessionStore {
     private readonly outbox: EventOutbox,
   ) {}
 
-  async findTarget(contributionId: string, manager: EntityManager = this.dataSource.manager, lock = false): Promise<ContributionTarget | null> {
-    const rows: ContributionTarget[] = await manager.query(
-      `SELECT c.id AS "connectorId", c.slug AS "connectorSlug", c.contribution_id AS "contributionId", c.is_live AS "isLive",
+  async findTarget(contributionId: string, manager?: EntityManager, lock = false): Promise<ContributionTarget | null> {
+    const text = `SELECT c.id AS "connectorId", c.slug AS "connectorSlug", c.contribution_id AS "contributionId", c.is_live AS "isLive",
               c.session_id AS "sessionId", c.session_mode AS "sessionMode",
               t.id AS "entityTypeId", t.slug AS "entitySlug", t.version AS "entityVersion", t.schema, t.timeseries
          FROM connector c JOIN entity_type t ON t.id = c.entity_type_id
-        WHERE c.contribution_id = $1 ${lock ? 'FOR UPDATE OF c' : ''}`,
-      [contributionId],
-    );
+        WHERE c.contribution_id = $1 ${lock ? 'FOR UPDATE OF c' : ''}`;
+    // Outside a transaction, this runs before every batch: prepared once per connection.
+    const rows: ContributionTarget[] =
+      manager || lock ? await (manager ?? this.dataSource.manager).query(text, [contributionId]) : await this.prepared('ingest_find_target', text, [contributionId]);
     return rows[0] ?? null;
   }
 
@@ -123,7 +125,8 @@ export class SessionStore {
    * the connector's current one.
    */
   async upsertNow(target: ContributionTarget, records: PreparedRecord[]): Promise<number | null> {
-    const [{ current, changed }] = await this.dataSource.query(
+    const [{ current, changed }] = await this.prepared<{ current: number; changed: number }>(
+      'ingest_upsert_now',
       `WITH ${currentSession('$2', '$7')}, changed AS (
          INSERT INTO record (public_id, connector_id, entity_type_id, vendor_id, name, document)
          SELECT public_id, $2, $3, vendor_id, name, document FROM ${BATCH_ROWS}, current ORDER BY ord
@@ -149,6 +152,21 @@ export class SessionStore {
     );
     if (current && changed > 0) this.noteStreamed(changed);
     return current ? changed : null;
+  }
+
+  /**
+   * A named statement, through node-postgres' pool under TypeORM (whose
+   * `query()` cannot name one): parsed and planned once per connection rather
+   * than for every batch. Failures are reported like TypeORM's.
+   */
+  private async prepared<T extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<T[]> {
+    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
+    try {
+      return (await pool.query<T>({ name, text, values })).rows;
+    } catch (error) {
+      this.dataSource.logger.logQueryError(error as Error, text, [], undefined);
+      throw error;
+    }
   }
 
   /**
