@@ -118,7 +118,7 @@ describe('catalog query compiler', () => {
       const location = fieldIndexExpressions('document', 'entity.location');
       const both = compile({ 'entity.location': { $near: { $geometry: POINT, $min: 0, $max: 750000 } } });
       expect(both.sql).toBe(
-        `(ST_DWithin(${location.geography}, ST_GeomFromGeoJSON($1::text)::geography, $2::float8, false) AND ` +
+        `(${location.geography} && _ST_Expand(ST_GeomFromGeoJSON($1::text)::geography, $2::float8) AND ` +
           `ST_Distance(${location.geography}, ST_GeomFromGeoJSON($3::text)::geography, false) BETWEEN $4::float8 AND $5::float8)`,
       );
       expect(both.params).toEqual([JSON.stringify(POINT), 750000, JSON.stringify(POINT), 0, 750000]);

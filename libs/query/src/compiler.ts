@@ -309,13 +309,14 @@ class Compiler {
     const target = () => Sql.of`ST_GeomFromGeoJSON(${Sql.param(geometry, 'text')})::geography`;
     const distance = Sql.of`ST_Distance(${record}, ${target()}, false)`;
     const metres = (n: number) => Sql.param(n, 'float8');
-    // ST_DWithin (<=) lets a GiST index on the record geography do the work; the exact
-    // comparison BitBroker made follows it.
-    if (max !== undefined && min !== undefined) {
-      return Sql.of`(ST_DWithin(${record}, ${target()}, ${metres(max)}, false) AND ${distance} BETWEEN ${metres(min)} AND ${metres(max)})`;
-    }
-    if (max !== undefined) return Sql.of`(ST_DWithin(${record}, ${target()}, ${metres(max)}, false) AND ${distance} < ${metres(max)})`;
-    return Sql.of`${distance} > ${metres(min!)}`;
+    if (max === undefined) return Sql.of`${distance} > ${metres(min!)}`;
+    // The candidates: records whose point lies in the target's box grown by $max, the condition
+    // PostGIS's ST_DWithin hands to a GiST index on the record geography (a box test, no
+    // distance). ST_DWithin itself would then compute every candidate's point and distance once
+    // more than the exact comparison BitBroker made, which follows and is the only one computed.
+    const candidates = Sql.of`${record} && _ST_Expand(${target()}, ${metres(max)})`;
+    if (min !== undefined) return Sql.of`(${candidates} AND ${distance} BETWEEN ${metres(min)} AND ${metres(max)})`;
+    return Sql.of`(${candidates} AND ${distance} < ${metres(max)})`;
   }
 
   /** $within: the record's Point lies inside the polygon (planar, as BitBroker). */

@@ -193,6 +193,35 @@ describeWithInfrastructure('catalog queries on PostgreSQL + PostGIS', () => {
   });
 
   describe('further semantics', () => {
+    it('$near finds exactly the points whose spherical distance is within $min/$max, however close to the bounds', async () => {
+      // Points on rings around the target at distances just below, at and just above each bound, in
+      // every direction and at every latitude band: the box prefilter must never drop one that the
+      // exact comparison (BitBroker's ST_Distance) keeps.
+      const target = { type: 'Point', coordinates: [-3.435973, 55.378051] };
+      const ring = `SELECT (d * k)::float8 AS metres, ST_Project(ST_GeomFromGeoJSON($1)::geography, d * k, radians(b))::geometry AS point
+                      FROM unnest($2::float8[]) AS d, unnest(ARRAY[0.999999, 1, 1.000001]) AS k, generate_series(0, 359, 7) AS b`;
+      await db.query(`CREATE TEMP TABLE ring AS SELECT row_number() OVER () AS id,
+                        jsonb_build_object('entity', jsonb_build_object('location', ST_AsGeoJSON(point, 15)::jsonb)) AS document
+                        FROM (${ring}) r`, [JSON.stringify(target), [1, 10_000, 750_000, 5_000_000]]);
+      const exact = async (condition: string, bounds: number[]) =>
+        (
+          await db.query<{ id: string }>(
+            `SELECT id FROM ring WHERE ST_Distance(ST_GeomFromGeoJSON(document #>> '{entity,location}')::geography, ST_GeomFromGeoJSON($1)::geography, false) ${condition} ORDER BY id`,
+            [JSON.stringify(target), ...bounds],
+          )
+        ).rows.map((row) => row.id);
+      const compiled = async (near: Record<string, number>) => {
+        const where = compileQuery({ 'entity.location': { $near: { $geometry: target, ...near } } }, { column: 'document' });
+        return (await db.query<{ id: string }>(`SELECT id FROM ring WHERE ${where.sql} ORDER BY id`, where.params)).rows.map((row) => row.id);
+      };
+      for (const max of [10_000, 750_000, 5_000_000]) {
+        const expected = await exact('< $2', [max]);
+        expect(expected.length).toBeGreaterThan(0);
+        expect(await compiled({ $max: max })).toEqual(expected);
+        expect(await compiled({ $min: 1, $max: max })).toEqual(await exact('BETWEEN $2 AND $3', [1, max]));
+      }
+    });
+
     it('key order does not matter anywhere', async () => {
       const a = await names({ type: 'country', 'entity.location': { $near: { $geometry: GEOGRAPHY.BIG_BEN, $max: 750000, $min: 10 } } });
       const b = await names({ 'entity.location': { $near: { $min: 10, $geometry: { coordinates: GEOGRAPHY.BIG_BEN.coordinates, type: 'Point' }, $max: 750000 } }, type: 'country' });
