@@ -195,10 +195,10 @@ describeWithInfrastructure('catalog queries on PostgreSQL + PostGIS', () => {
   describe('further semantics', () => {
     it('$near finds exactly the points whose spherical distance is within $min/$max, however close to the bounds', async () => {
       // Points on rings around the target at distances just below, at and just above each bound, in
-      // every direction and at every latitude band: the box prefilter must never drop one that the
-      // exact comparison (BitBroker's ST_Distance) keeps.
+      // every direction (every 7°): the box prefilter must never drop one that the exact comparison
+      // (BitBroker's ST_Distance) keeps.
       const target = { type: 'Point', coordinates: [-3.435973, 55.378051] };
-      const ring = `SELECT (d * k)::float8 AS metres, ST_Project(ST_GeomFromGeoJSON($1)::geography, d * k, radians(b))::geometry AS point
+      const ring = `SELECT ST_Project(ST_GeomFromGeoJSON($1)::geography, d * k, radians(b))::geometry AS point
                       FROM unnest($2::float8[]) AS d, unnest(ARRAY[0.999999, 1, 1.000001]) AS k, generate_series(0, 359, 7) AS b`;
       await db.query(`CREATE TEMP TABLE ring AS SELECT row_number() OVER () AS id,
                         jsonb_build_object('entity', jsonb_build_object('location', ST_AsGeoJSON(point, 15)::jsonb)) AS document

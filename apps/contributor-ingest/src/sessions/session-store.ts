@@ -320,9 +320,9 @@ export class SessionStore {
     // replace's removal; on a first load), there is nothing to update and nothing to look up: every
     // upsert is an insert. An event names each record whose content is new: not one that was removed
     // above and comes back identical.
-    const [{ some: recordsLeft }] = replace
-      ? [{ some: false }]
-      : await manager.query(`SELECT EXISTS (SELECT 1 FROM record WHERE connector_id = $1) AS some`, [target.connectorId]);
+    const [{ found: recordsLeft }] = replace
+      ? [{ found: false }]
+      : await manager.query(`SELECT EXISTS (SELECT 1 FROM record WHERE connector_id = $1) AS found`, [target.connectorId]);
     await manager.query(
       `WITH final AS (
          SELECT f.public_id, f.vendor_id, f.position, o.name, o.document
