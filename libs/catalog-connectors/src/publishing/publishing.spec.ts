@@ -140,8 +140,10 @@ describe('SafeHttpClient pacing', () => {
       }
       await Promise.all(requests);
       const times = udata.requests.map((request) => request.at);
-      // 50 ms apart when they leave; arrival jitter on a loaded machine takes a few ms off each gap (bunched ones would be ~0 apart).
-      for (let i = 1; i < times.length; i += 1) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(30);
+      // 50 ms apart when they leave. Arrival jitter on a loaded machine (CI's, with other test files
+      // running) takes up to ~20 ms off a gap when one request lands late; bunched ones would be ~0 apart,
+      // and the whole sequence must still span five intervals.
+      for (let i = 1; i < times.length; i += 1) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(20);
       expect(times[times.length - 1] - times[0]).toBeGreaterThanOrEqual(5 * 45);
       client.close();
     } finally {
