@@ -90,22 +90,27 @@ export class SessionStore {
     private readonly outbox: EventOutbox,
   ) {}
 
-  async findTarget(contributionId: string, manager?: EntityManager, lock = false): Promise<ContributionTarget | null> {
+  /**
+   * The connector and its type. Given a transaction's manager, the connector's
+   * row is locked for update until that transaction ends; without one (before
+   * every batch), a prepared statement.
+   */
+  async findTarget(contributionId: string, lockIn?: EntityManager): Promise<ContributionTarget | null> {
     const text = `SELECT c.id AS "connectorId", c.slug AS "connectorSlug", c.contribution_id AS "contributionId", c.is_live AS "isLive",
               c.session_id AS "sessionId", c.session_mode AS "sessionMode",
               t.id AS "entityTypeId", t.slug AS "entitySlug", t.version AS "entityVersion", t.schema, t.timeseries
          FROM connector c JOIN entity_type t ON t.id = c.entity_type_id
-        WHERE c.contribution_id = $1 ${lock ? 'FOR UPDATE OF c' : ''}`;
-    // Outside a transaction, this runs before every batch: prepared once per connection.
-    const rows: ContributionTarget[] =
-      manager || lock ? await (manager ?? this.dataSource.manager).query(text, [contributionId]) : await this.prepared('ingest_find_target', text, [contributionId]);
+        WHERE c.contribution_id = $1`;
+    const rows: ContributionTarget[] = lockIn
+      ? await lockIn.query(`${text} FOR UPDATE OF c`, [contributionId])
+      : await this.prepared('ingest_find_target', text, [contributionId]);
     return rows[0] ?? null;
   }
 
   /** Opens a session; an open one is rolled back first (its buffered operations discarded). */
   async open(contributionId: string, mode: SessionMode): Promise<string | null> {
     return this.dataSource.transaction(async (manager) => {
-      const target = await this.findTarget(contributionId, manager, true);
+      const target = await this.findTarget(contributionId, manager);
       if (!target) return null;
       if (target.sessionId) await this.discard(manager, target);
       const sessionId = randomUUID();
@@ -236,7 +241,7 @@ export class SessionStore {
   async close(contributionId: string, sessionId: string, commit: boolean): Promise<number | null> {
     let deferredGinMerge = false;
     const applied = await this.dataSource.transaction(async (manager) => {
-      const target = await this.findTarget(contributionId, manager, true);
+      const target = await this.findTarget(contributionId, manager);
       if (!target || target.sessionId !== sessionId) return null;
       if (!commit) {
         await this.discard(manager, target);
