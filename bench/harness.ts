@@ -216,8 +216,12 @@ export async function waitForTypeIndexes(db: Client, consumer: RunningService): 
         `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'CREATE INDEX%' AND state = 'active'`,
       )
     ).rows[0].n as number;
+  const allValid = async () => {
+    const { all, valid } = await managed();
+    return all === valid;
+  };
   try {
-    await waitFor(async () => (await building()) === 0 && (await managed()).all === (await managed()).valid, {
+    await waitFor(async () => (await building()) === 0 && (await allValid()), {
       timeoutMs: 30 * 60_000,
       intervalMs: 1000,
       what: 'entity type indexes',
