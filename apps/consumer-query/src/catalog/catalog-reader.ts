@@ -25,12 +25,6 @@ export interface RecordRow extends BriefRow {
 
 export type View = 'brief' | 'full';
 
-/** What instance briefs need beyond the rows: the API's public base URL and the policy's legal context. */
-export interface BriefJson {
-  base: string;
-  legal: unknown;
-}
-
 interface Statement {
   text: string;
   params: unknown[];
@@ -118,11 +112,6 @@ export class CatalogReader {
     return this.rows(this.listStatement(visibility, type, page, 'full')) as Promise<RecordRow[]>;
   }
 
-  /** The same page as `list`, as the JSON text of its instance briefs (see `briefsJson`). */
-  listJson(visibility: Visibility, type: string, page: Page, briefs: BriefJson): Promise<string> {
-    return this.briefsJson(this.listStatement(visibility, type, page, 'brief'), briefs);
-  }
-
   private listStatement(visibility: Visibility, type: string, page: Page, view: View): Statement {
     const scope = segmentScope(visibility.segment);
     const wholeType = scope !== null && ('all' in scope || scope.type === type);
@@ -157,11 +146,6 @@ export class CatalogReader {
   /** The same as whole records. */
   queryRecords(visibility: Visibility, query: Record<string, unknown>, page: Page): Promise<RecordRow[]> {
     return this.queryOf(visibility, query, page, 'full', (statement) => this.rows(statement) as Promise<RecordRow[]>, (rows) => rows.length === 0);
-  }
-
-  /** The same page as `query`, as the JSON text of its instance briefs (see `briefsJson`). */
-  queryJson(visibility: Visibility, query: Record<string, unknown>, page: Page, briefs: BriefJson): Promise<string> {
-    return this.queryOf(visibility, query, page, 'brief', (statement) => this.briefsJson(statement, briefs), (json) => json === '[]');
   }
 
   private async queryOf<T>(
@@ -302,28 +286,6 @@ export class CatalogReader {
 
   private rows(statement: Statement | null): Promise<BriefRow[]> {
     return statement ? this.db.query<BriefRow>(statement.text, statement.params, statement.prepared ? statementName(statement.text) : undefined) : Promise.resolve([]);
-  }
-
-  /**
-   * A page of instance briefs as JSON text built by PostgreSQL:
-   * `[{"id","url","type","name","legal"}]`, the same document the JSON
-   * view would write, without parsing rows in Node and serialising them again
-   * (a list of 250 briefs is most of a request's CPU otherwise).
-   */
-  private async briefsJson(statement: Statement | null, briefs: BriefJson): Promise<string> {
-    if (!statement) return '[]';
-    const base = statement.params.length + 1;
-    const legal = briefs.legal === undefined ? '' : `, 'legal', $${base + 1}::json`;
-    const text = `SELECT coalesce(json_agg(json_build_object(
-                'id', p.public_id, 'url', $${base}::text || '/entity/' || p.type || '/' || p.public_id,
-                'type', p.type, 'name', p.name${legal}) ORDER BY p.id), '[]')::text AS body
-         FROM (${statement.text}) p`;
-    const [{ body }] = await this.db.query<{ body: string }>(
-      text,
-      [...statement.params, briefs.base, ...(briefs.legal === undefined ? [] : [JSON.stringify(briefs.legal)])],
-      statement.prepared ? statementName(text) : undefined,
-    );
-    return body;
   }
 
   private segment(segment: Record<string, unknown>): CompiledQuery {

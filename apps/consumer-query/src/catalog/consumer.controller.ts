@@ -10,7 +10,7 @@ import { CatalogReader, Page, RecordRow } from './catalog-reader';
 import { ConsumerContext, ConsumerContextResolver } from './consumer-query.service';
 import { CsvExport, csvExport } from './csv';
 import { EntityTypeDirectory } from './entity-types';
-import { catalogCsv, entityCsv, instanceFull, typeBrief } from './instance-view';
+import { catalogCsv, entityCsv, instanceBriefsJson, instanceFull, typeBrief } from './instance-view';
 import { timeseriesPaging } from './timeseries-paging';
 
 const CONNECTORS_HEADER = 'x-bbk-connectors';
@@ -74,7 +74,7 @@ export class ConsumerController {
         read: (batch) => this.catalog.queryRecords(context.visibility, query, batch),
       });
     }
-    sendJson(reply, context, await this.catalog.queryJson(context.visibility, query, page, { base: urls.base, legal }));
+    sendJson(reply, context, instanceBriefsJson(urls, await this.catalog.query(context.visibility, query, page), legal));
   }
 
   @Get('entity')
@@ -122,7 +122,7 @@ export class ConsumerController {
         read: (batch) => (storable(slug) ? this.catalog.listRecords(context.visibility, slug, batch) : Promise.resolve([])),
       });
     }
-    sendJson(reply, context, storable(slug) ? await this.catalog.listJson(context.visibility, slug, page, { base: urls.base, legal }) : '[]');
+    sendJson(reply, context, instanceBriefsJson(urls, storable(slug) ? await this.catalog.list(context.visibility, slug, page) : [], legal));
   }
 
   @Get('entity/:type/:id')
@@ -194,7 +194,7 @@ function send(reply: FastifyReply, context: ConsumerContext, body: unknown): voi
   sendJson(reply, context, JSON.stringify(body));
 }
 
-/** JSON already serialised (instance briefs built by PostgreSQL). */
+/** JSON already serialised (instance briefs). */
 function sendJson(reply: FastifyReply, context: ConsumerContext, json: string): void {
   void reply.headers(context.headers).type('application/json; charset=utf-8').send(json);
 }

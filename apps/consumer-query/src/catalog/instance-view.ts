@@ -11,9 +11,30 @@ export function typeBrief(urls: ResourceUrls, type: TypeRow) {
   return { id: type.slug, url: urls.to('entity', type.slug), name: type.name, description: type.description };
 }
 
-/** `name` is the record's (the same as its document's: contributor-ingest writes both from the record). */
-export function instanceBrief(urls: ResourceUrls, row: BriefRow, legal: Legal) {
-  return { id: row.public_id, url: urls.to('entity', row.type, row.public_id), type: row.type, name: row.name, legal };
+/**
+ * A page of instance briefs (`[{id, url, type, name, legal}]`) as JSON text,
+ * written straight from the rows: `name` is the record's (the same as its
+ * document's: contributor-ingest writes both from the record); `legal` is
+ * left out when the policy has none (open mode). Public ids are hex; the rest
+ * is escaped, the parts that depend on the type once per type.
+ * Building the text in PostgreSQL (json_agg) cost it 1.5 ms a page of 250;
+ * this costs Node a tenth of that.
+ */
+export function instanceBriefsJson(urls: ResourceUrls, rows: BriefRow[], legal: Legal | undefined): string {
+  const legalJson = legal === undefined ? '' : `,"legal":${JSON.stringify(legal)}`;
+  // Per type: the URL up to the public id, and the type field, as JSON text.
+  const typeParts = new Map<string, [string, string]>();
+  let json = '[';
+  for (let i = 0; i < rows.length; i += 1) {
+    const { public_id: id, type, name } = rows[i];
+    let parts = typeParts.get(type);
+    if (parts === undefined) {
+      parts = [JSON.stringify(urls.to('entity', type, '')).slice(0, -1), `,"type":${JSON.stringify(type)}`];
+      typeParts.set(type, parts);
+    }
+    json += `${i === 0 ? '{' : ',{'}"id":"${id}","url":${parts[0]}${id}"${parts[1]},"name":${JSON.stringify(name)}${legalJson}}`;
+  }
+  return `${json}]`;
 }
 
 /**
