@@ -41,13 +41,13 @@ const { area: _area, ...SERVED_PROPERTIES } = PLACE_SCHEMA.properties;
 const SERVED_SCHEMA = { type: 'object', properties: SERVED_PROPERTIES };
 
 describe('type index plan', () => {
-  it('indexes declared numbers (json), strings (text) and GeoJSON points (geography and point), nothing else', () => {
+  it('indexes declared numbers (json), strings (text) and GeoJSON points (point), nothing else', () => {
     expect(indexedProperties(PLACE_SCHEMA).map((property) => [property.name, property.kinds])).toEqual([
-      ['area', ['geography', 'point']],
+      ['area', ['point']],
       ['code', ['text']],
       ['elevation', ['json']],
       ['kind', ['text']],
-      ['location', ['geography', 'point']],
+      ['location', ['point']],
       ['population', ['json']],
     ]);
     expect(indexedProperties(PLACE_SCHEMA, 2).map((property) => property.name)).toEqual(['area', 'code']);
@@ -57,7 +57,7 @@ describe('type index plan', () => {
 
   it('plans partial indexes on the exact expressions the compiler generates, with deterministic names', () => {
     const plan = planIndexes({ id: 7, schema: PLACE_SCHEMA });
-    expect(plan).toHaveLength(8);
+    expect(plan).toHaveLength(6);
     expect(planIndexes({ id: 7, schema: PLACE_SCHEMA })).toEqual(plan);
     const population = plan.find((index) => index.property === 'population')!;
     expect(population.name).toMatch(/^record_et_7_json_[0-9a-f]{12}$/);
@@ -65,8 +65,8 @@ describe('type index plan', () => {
       `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${population.name} ON record USING btree ((${fieldIndexExpressions('document', 'entity.population').json}), id) WHERE entity_type_id = 7`,
     );
     const location = plan.filter((index) => index.property === 'location');
-    expect(location.map((index) => index.create.includes('USING gist'))).toEqual([true, true]);
-    expect(location[0].create).toContain(fieldIndexExpressions('document', 'entity.location').geography);
+    expect(location.map((index) => index.create.includes('USING gist'))).toEqual([true]);
+    expect(location[0].create).toContain(fieldIndexExpressions('document', 'entity.location').point);
     // Another type, other names.
     expect(planIndexes({ id: 8, schema: PLACE_SCHEMA }).map((index) => index.name)).not.toContain(population.name);
   });
@@ -151,7 +151,7 @@ describeWithInfrastructure('consumer-query: per-type indexes', () => {
   });
 
   it('builds the planned indexes when a type is created (none for a type without declared properties)', async () => {
-    const indexes = await waitForTypeIndexes(platform.db, 'place', 6);
+    const indexes = await waitForTypeIndexes(platform.db, 'place', 5);
     const [{ id }] = (await platform.db.query(`SELECT id FROM entity_type WHERE slug = 'place'`)).rows;
     expect(indexes.map((index) => index.name).sort()).toEqual(planIndexes({ id, schema: SERVED_SCHEMA }).map((index) => index.name).sort());
     for (const index of indexes) expect(index.definition).toContain(`WHERE (entity_type_id = ${id})`);
@@ -184,7 +184,7 @@ describeWithInfrastructure('consumer-query: per-type indexes', () => {
       const [{ id }] = (await platform.db.query(`SELECT id FROM entity_type WHERE slug = 'place'`)).rows;
       return planIndexes({ id, schema: SERVED_SCHEMA }).find((planned) => planned.kind === kind && planned.property === property)!.name;
     };
-    await waitForTypeIndexes(platform.db, 'place', 6);
+    await waitForTypeIndexes(platform.db, 'place', 5);
     await platform.db.query('ANALYZE record');
     expect(await plan({ type: 'place', 'entity.population': { $gte: 100, $lt: 200 } })).toContain(await index('json', 'population'));
     expect(await plan({ type: 'place', 'entity.population': { $in: [10, 20, 30] } })).toContain(await index('json', 'population'));
@@ -192,14 +192,14 @@ describeWithInfrastructure('consumer-query: per-type indexes', () => {
     expect(await plan({ type: 'place', 'entity.code': 'C00042' })).toContain(await index('text', 'code'));
     expect(
       await plan({ type: 'place', 'entity.location': { $near: { $geometry: { type: 'Point', coordinates: [-4, 42] }, $max: 5000 } } }),
-    ).toContain(await index('geography', 'location'));
+    ).toContain(await index('point', 'location'));
     const square = { type: 'Polygon', coordinates: [[[-5, 42], [-4.9, 42], [-4.9, 42.1], [-5, 42.1], [-5, 42]]] };
     expect(await plan({ type: 'place', 'entity.location': { $within: { $geometry: square } } })).toContain(await index('point', 'location'));
   });
 
   it('gives the planner dependency statistics for each indexed string property, so that it estimates typed equalities', async () => {
     const [{ id }] = (await platform.db.query(`SELECT id FROM entity_type WHERE slug = 'place'`)).rows;
-    await waitForTypeIndexes(platform.db, 'place', 6);
+    await waitForTypeIndexes(platform.db, 'place', 5);
     const planned = planStatistics({ id, schema: SERVED_SCHEMA });
     expect(planned.map((statistics) => statistics.property).sort()).toEqual(['code', 'kind']);
     const { rows } = await platform.db.query(
@@ -215,7 +215,7 @@ describeWithInfrastructure('consumer-query: per-type indexes', () => {
   it('reads a page of an equality in insertion order straight from the index, without sorting the matches', async () => {
     const [{ id }] = (await platform.db.query(`SELECT id FROM entity_type WHERE slug = 'place'`)).rows;
     const code = planIndexes({ id, schema: SERVED_SCHEMA }).find((planned) => planned.kind === 'text' && planned.property === 'code')!.name;
-    await waitForTypeIndexes(platform.db, 'place', 6);
+    await waitForTypeIndexes(platform.db, 'place', 5);
     const explained = await plan({ type: 'place', 'entity.code': 'C00042' }, 'SET enable_seqscan = off; SET enable_sort = off');
     expect(explained).toContain(`Index Scan using ${code}`);
     expect(explained).not.toContain('Sort');

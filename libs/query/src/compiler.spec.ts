@@ -118,14 +118,17 @@ describe('catalog query compiler', () => {
       const location = fieldIndexExpressions('document', 'entity.location');
       const both = compile({ 'entity.location': { $near: { $geometry: POINT, $min: 0, $max: 750000 } } });
       expect(both.sql).toBe(
-        `(${location.geography} && _ST_Expand(ST_GeomFromGeoJSON($1::text)::geography, $2::float8) AND ` +
-          `ST_Distance(${location.geography}, ST_GeomFromGeoJSON($3::text)::geography, false) BETWEEN $4::float8 AND $5::float8)`,
+        `(${location.point} && ST_MakeEnvelope($1::float8, $2::float8, $3::float8, $4::float8, 4326) AND ` +
+          `ST_Distance(${location.point}::geography, ST_GeomFromGeoJSON($5::text)::geography, false) BETWEEN $6::float8 AND $7::float8)`,
       );
-      expect(both.params).toEqual([JSON.stringify(POINT), 750000, JSON.stringify(POINT), 0, 750000]);
+      expect(both.params.slice(4)).toEqual([JSON.stringify(POINT), 0, 750000]);
       const maxOnly = compile({ 'entity.location': { $near: { $max: 500000, $geometry: POINT } } });
-      expect(maxOnly.sql).toContain(`ST_Distance(${location.geography}, ST_GeomFromGeoJSON($3::text)::geography, false) < $4::float8)`);
+      expect(maxOnly.sql).toContain(`ST_Distance(${location.point}::geography, ST_GeomFromGeoJSON($5::text)::geography, false) < $6::float8)`);
       const minOnly = compile({ 'entity.location': { $near: { $geometry: POINT, $min: 750000 } } });
-      expect(minOnly.sql).toBe(`ST_Distance(${location.geography}, ST_GeomFromGeoJSON($1::text)::geography, false) > $2::float8`);
+      expect(minOnly.sql).toBe(`ST_Distance(${location.point}::geography, ST_GeomFromGeoJSON($1::text)::geography, false) > $2::float8`);
+      // A quarter of the globe or more: no box, the exact test alone.
+      const far = compile({ 'entity.location': { $near: { $geometry: POINT, $max: 10_100_000 } } });
+      expect(far.sql).toBe(`ST_Distance(${location.point}::geography, ST_GeomFromGeoJSON($1::text)::geography, false) < $2::float8`);
       const within = compile({ 'entity.location': { $within: { $geometry: SQUARE } } });
       expect(within.sql).toBe(`ST_Within(${location.point}, ST_GeomFromGeoJSON($1::text))`);
       expect(within.params).toEqual([JSON.stringify(SQUARE)]);

@@ -1,4 +1,5 @@
 import { unparsable } from './errors';
+import { isLiteralPath, jsonAt, textAt } from './paths';
 import { Sql } from './sql';
 
 /**
@@ -96,29 +97,74 @@ function polygon(value: unknown, counter: { positions: number }, fail: (why: str
 }
 
 /**
- * The record-side geometry (SRID 4326) of the JSON value `json` (an SQL expression
- * such as `(document #> '{"entity","location"}'::text[])`), or NULL when it is not a
- * usable GeoJSON Point. Expression indexes must use exactly this text.
+ * The record-side geometry (SRID 4326) of the JSON value at `segments` of
+ * `column`, or NULL when it is not a usable GeoJSON Point. Expression indexes
+ * must use exactly this text. A literal path reaches each member it tests in
+ * one step (`document #> '{entity,location,coordinates,0}'`) rather than
+ * taking the location out first for every test: a quarter cheaper, and every
+ * candidate of a geo query evaluates it twice (index recheck, then the exact
+ * test).
  */
-export function pointGeometry(json: Sql): Sql {
-  const at = (path: string) => Sql.of`(${json} #> ${Sql.text(`'${path}'::text[]`)})`;
-  const lon = at('{coordinates,0}');
-  const lat = at('{coordinates,1}');
-  const alt = at('{coordinates,2}');
+export function pointGeometry(column: string, segments: readonly string[]): Sql {
+  const literal = isLiteralPath(segments);
+  const below = (sub: string[]) => Sql.text(`'{${sub.join(',')}}'::text[]`);
+  const at = (...sub: string[]) => (literal ? jsonAt(column, [...segments, ...sub]) : Sql.of`(${jsonAt(column, segments)} #> ${below(sub)})`);
+  const textOf = (...sub: string[]) => (literal ? textAt(column, [...segments, ...sub]) : Sql.of`(${jsonAt(column, segments)} #>> ${below(sub)})`);
+  const [lon, lat, alt] = [at('coordinates', '0'), at('coordinates', '1'), at('coordinates', '2')];
+  // An array has no "type" member, so the first test also refuses anything but an object.
   const guard = Sql.join(
     [
-      Sql.of`jsonb_typeof(${json}) = 'object'`,
-      Sql.of`(${json} ->> 'type') = 'Point'`,
-      Sql.of`jsonb_typeof(${json} -> 'coordinates') = 'array'`,
+      Sql.of`${textOf('type')} = 'Point'`,
+      Sql.of`jsonb_typeof(${at('coordinates')}) = 'array'`,
       Sql.of`jsonb_typeof(${lon}) = 'number'`,
       Sql.of`jsonb_typeof(${lat}) = 'number'`,
       Sql.of`${lon} BETWEEN '-180'::jsonb AND '180'::jsonb`,
       Sql.of`${lat} BETWEEN '-90'::jsonb AND '90'::jsonb`,
       Sql.of`(${alt} IS NULL OR jsonb_typeof(${alt}) = 'number')`,
-      Sql.of`(${json} #> '{coordinates,3}'::text[]) IS NULL`,
-      Sql.of`(${json} -> 'crs') IS NULL`, // another CRS would make the numbers something else than lon/lat
+      Sql.of`${at('coordinates', '3')} IS NULL`,
+      Sql.of`${at('crs')} IS NULL`, // another CRS would make the numbers something else than lon/lat
     ],
     ' AND ',
   );
-  return Sql.of`(CASE WHEN ${guard} THEN ST_SetSRID(ST_MakePoint((${json} #>> '{coordinates,0}'::text[])::float8, (${json} #>> '{coordinates,1}'::text[])::float8), 4326) END)`;
+  return Sql.of`(CASE WHEN ${guard} THEN ST_SetSRID(ST_MakePoint(${textOf('coordinates', '0')}::float8, ${textOf('coordinates', '1')}::float8), 4326) END)`;
+}
+
+/** No sphere PostGIS measures distances on is smaller (the WGS 84 semi-minor axis, in metres): angles from it never fall short. */
+const SMALLEST_EARTH_RADIUS = 6_356_752;
+/** Degrees added on every side of a box, far above floating-point error (about a centimetre). */
+const BOX_MARGIN = 1e-7;
+
+/** A lon/lat box `[west, south, east, north]` (degrees). */
+export type LonLatBox = [number, number, number, number];
+
+/**
+ * A lon/lat box holding every point closer than `metres` (great-circle
+ * distance) to the Point or MultiPoint `text` (validated GeoJSON, see
+ * `geometryText`), or null when there is no useful one: another geometry
+ * (its edges are great-circle arcs, which leave the box of its vertices), or
+ * a distance spanning a quarter of the globe. A point at latitude φ has every
+ * point within angular distance d between latitudes φ ± d and within
+ * asin(sin d / cos φ) of its longitude, while the circle does not reach a
+ * pole. Near a pole every longitude is in; across the antimeridian too (rare:
+ * the box then only bounds latitude). The exact distance test follows, so a
+ * box too large only costs candidates.
+ */
+export function nearBox(text: string, metres: number): LonLatBox | null {
+  const geometry = JSON.parse(text) as { type: string; coordinates: unknown };
+  const d = metres / SMALLEST_EARTH_RADIUS;
+  if ((geometry.type !== 'Point' && geometry.type !== 'MultiPoint') || !(d < Math.PI / 2)) return null;
+  const positions = (geometry.type === 'Point' ? [geometry.coordinates] : geometry.coordinates) as number[][];
+  const lons = positions.map((p) => p[0]);
+  const lats = positions.map((p) => p[1]);
+  const degrees = (radians: number) => (radians * 180) / Math.PI;
+  const south = Math.min(...lats) - degrees(d) - BOX_MARGIN;
+  const north = Math.max(...lats) + degrees(d) + BOX_MARGIN;
+  if (south <= -90 || north >= 90) return [-180, Math.max(-90, south), 180, Math.min(90, north)];
+  // The latitude farthest from the equator (below 90° - d, or a pole would be within reach).
+  const widest = Math.max(...lats.map(Math.abs));
+  const spread = degrees(Math.asin(Math.sin(d) / Math.cos((widest * Math.PI) / 180)));
+  const west = Math.min(...lons) - spread - BOX_MARGIN;
+  const east = Math.max(...lons) + spread + BOX_MARGIN;
+  if (west < -180 || east > 180) return [-180, south, 180, north];
+  return [west, south, east, north];
 }

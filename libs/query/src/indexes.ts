@@ -12,8 +12,7 @@ import { Sql } from './sql';
  *   json      btree: $gt/$gte/$lt/$lte on numbers, $in/$nin on non-strings
  *   text      btree: $gt/$gte/$lt/$lte on strings, $in/$nin on strings
  *             (gin with gin_trgm_ops from pg_trgm: $regex)
- *   point     gist:  $within
- *   geography gist:  $near with $max
+ *   point     gist:  $within, $near with $max (a lon/lat box around the circle)
  *
  * Implicit equality, $eq, $ne and $contains are containment on the whole column:
  * one GIN index on the column (`jsonb_path_ops`) serves them for every path.
@@ -22,7 +21,6 @@ export interface FieldIndexExpressions {
   json: string;
   text: string;
   point: string;
-  geography: string;
 }
 
 export function fieldIndexExpressions(column: string, dottedPath: string): FieldIndexExpressions {
@@ -32,11 +30,9 @@ export function fieldIndexExpressions(column: string, dottedPath: string): Field
     throw new Error(`@odb/query: "${dottedPath}" has segments outside [A-Za-z0-9_-]; such paths are bound as parameters and cannot be indexed`);
   }
   const text = (sql: Sql) => sql.render().sql;
-  const point = pointGeometry(jsonAt(column, segments));
   return {
     json: text(jsonAt(column, segments)),
     text: text(textAt(column, segments)),
-    point: text(point),
-    geography: text(Sql.of`${point}::geography`),
+    point: text(pointGeometry(column, segments)),
   };
 }

@@ -12,14 +12,14 @@ import { LITERAL_SEGMENT, fieldIndexExpressions } from '@odb/query';
  * |---|---|---|
  * | `number` / `integer` | btree on `document #> '{entity,p}'`, then `id` | `$gt $gte $lt $lte`, `$in` of numbers, and equality (with the hint the reader adds), in id order |
  * | `string` | btree on `document #>> '{entity,p}'`, then `id` | the same for strings |
- * | a GeoJSON Point (`properties.type` and `properties.coordinates`, or a `$ref` naming GeoJSON or Point) | gist on the point geometry and on its geography | `$within`, `$near` with `$max` |
+ * | a GeoJSON Point (`properties.type` and `properties.coordinates`, or a `$ref` naming GeoJSON or Point) | gist on the point geometry | `$within`, `$near` with `$max` |
  *
  * The expressions are exactly those the query compiler generates
  * (`fieldIndexExpressions`), or the planner would not match them. Equality and
  * containment on any path are served by the GIN index on `document` that every
  * record has. Booleans, objects and arrays get nothing more.
  */
-export type IndexKind = 'json' | 'text' | 'point' | 'geography';
+export type IndexKind = 'json' | 'text' | 'point';
 
 export interface IndexedProperty {
   name: string;
@@ -107,7 +107,7 @@ export function planStatistics(type: { id: number; schema: unknown }, maxPropert
 }
 
 function kindsOf(definition: Record<string, unknown>): IndexKind[] {
-  if (isGeoPoint(definition)) return ['geography', 'point'];
+  if (isGeoPoint(definition)) return ['point'];
   const types = new Set<string>();
   const declared = definition.type;
   for (const type of Array.isArray(declared) ? declared : [declared]) if (typeof type === 'string') types.add(type);
