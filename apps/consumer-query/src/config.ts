@@ -33,6 +33,18 @@ export class ConsumerQueryConfig extends WithRedis(RestServiceConfig) {
   CATALOG_POOL_SIZE = 0;
 
   /**
+   * Page reads (lists, catalog queries, CSV batches) running at once; the
+   * others wait their turn (0: this machine's cores + 1). Set it to the
+   * database server's cores + 1 when it runs elsewhere. Reads by id are not
+   * counted.
+   */
+  @AsInteger()
+  @IsInt()
+  @Min(0)
+  @Max(200)
+  CATALOG_READ_CONCURRENCY = 0;
+
+  /**
    * Longest a catalog read may run before PostgreSQL cancels it; the consumer
    * gets 503 with Retry-After. Queries on unindexed paths, regexes and geo
    * conditions are evaluated row by row, so this bounds what one request costs.

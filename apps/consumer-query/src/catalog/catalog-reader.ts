@@ -93,7 +93,7 @@ export class CatalogReader {
   /** Entity types with at least one visible record, by slug. */
   async typesVisible(visibility: Visibility, page: Page): Promise<TypeRow[]> {
     const where = this.segment(visibility.segment).withFirstParam(4);
-    return this.db.query<TypeRow>(
+    return this.db.queryPage<TypeRow>(
       `SELECT t.slug, t.name, t.description FROM entity_type t
         WHERE EXISTS (SELECT 1 FROM record r JOIN connector c ON c.id = r.connector_id
                        WHERE r.entity_type_id = t.id AND (c.is_live OR c.contribution_id = ANY($1::text[])) AND ${where.sql})
@@ -285,7 +285,7 @@ export class CatalogReader {
   }
 
   private rows(statement: Statement | null): Promise<BriefRow[]> {
-    return statement ? this.db.query<BriefRow>(statement.text, statement.params, statement.prepared ? statementName(statement.text) : undefined) : Promise.resolve([]);
+    return statement ? this.db.queryPage<BriefRow>(statement.text, statement.params, statement.prepared ? statementName(statement.text) : undefined) : Promise.resolve([]);
   }
 
   private segment(segment: Record<string, unknown>): CompiledQuery {
