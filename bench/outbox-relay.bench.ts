@@ -29,12 +29,10 @@ export const outboxRelayBenchmark: Benchmark = {
       },
     });
     await consumer.start();
-    const relay = new OutboxRelay(dataSource, new JetStreamOutboxPublisher(nc.jetstream(), context.id), {
-      databaseUrl: context.databaseUrl,
-      batchSize: 500,
-    });
-    await relay.start();
     const outbox = new EventOutbox('bench');
+    outbox.watch(dataSource);
+    const relay = new OutboxRelay(dataSource, new JetStreamOutboxPublisher(nc.jetstream(), context.id), { wakeOn: outbox, batchSize: 500 });
+    await relay.start();
     const total = 20_000;
     const perTransaction = 100;
     const started = Date.now();

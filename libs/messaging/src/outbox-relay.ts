@@ -1,9 +1,9 @@
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { JetStreamClient } from 'nats';
 import { DomainEvent, EventSubject, wireSubject } from '@odb/contracts';
 import { json, errorMessage } from './codec';
 import { MessagingMetrics } from './metrics';
+import { EventOutbox } from './outbox';
 
 export interface OutboxRow {
   id: string;
@@ -42,10 +42,10 @@ export class JetStreamOutboxPublisher implements OutboxPublisher {
 }
 
 export interface OutboxRelayOptions {
-  /** Used for a dedicated LISTEN connection, so wake-ups are immediate. */
-  databaseUrl: string;
+  /** The outbox whose commits wake the relay at once (this process's writers). */
+  wakeOn?: EventOutbox;
   batchSize?: number;
-  /** Fallback when a notification is missed (e.g. the LISTEN connection dropped). */
+  /** How often the relay looks anyway: rows that no wake-up announced (their writer died right after committing). */
   pollIntervalMs?: number;
   log?: (level: 'warn' | 'error', message: string) => void;
   metrics?: MessagingMetrics;
@@ -61,7 +61,7 @@ export interface OutboxRelayOptions {
 export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
-  private listener?: Client;
+  private stopWaking?: () => void;
   private timer?: NodeJS.Timeout;
   private draining?: Promise<void>;
   private wakeRequested = false;
@@ -78,7 +78,7 @@ export class OutboxRelay {
 
   async start(): Promise<void> {
     this.stopped = false;
-    await this.listen();
+    this.stopWaking = this.options.wakeOn?.onCommitted(() => this.wake());
     this.timer = setInterval(() => this.wake(), this.pollIntervalMs);
     this.wake();
   }
@@ -87,9 +87,7 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.end().catch(() => undefined);
+    this.stopWaking?.();
     await this.draining;
     await this.drainAll().catch((error) => this.options.log?.('warn', `final outbox drain failed: ${errorMessage(error)}`));
   }
@@ -156,24 +154,5 @@ export class OutboxRelay {
     } finally {
       await runner.release();
     }
-  }
-
-  private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.options.databaseUrl, application_name: 'odb-outbox-listener' });
-    client.on('notification', () => this.wake());
-    client.on('error', (error) => {
-      this.options.log?.('warn', `outbox listener lost its connection: ${errorMessage(error)}; polling until it is back`);
-      if (this.listener === client) {
-        this.listener = undefined;
-        setTimeout(() => !this.stopped && this.listen().catch(() => undefined), this.pollIntervalMs);
-      }
-    });
-    await client.connect();
-    await client.query('LISTEN outbox_event');
-    if (this.stopped) {
-      await client.end();
-      return;
-    }
-    this.listener = client;
   }
 }

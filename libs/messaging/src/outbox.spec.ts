@@ -25,6 +25,7 @@ describeWithInfrastructure('transactional outbox relayed to JetStream', () => {
   beforeAll(async () => {
     env = await TestEnvironment.create();
     dataSource = await new DataSource(dataSourceOptions({ url: env.databaseUrl, poolSize: 4 })).initialize();
+    outbox.watch(dataSource);
     nc = await connect({ servers: env.natsUrl });
     js = nc.jetstream();
     jsm = await nc.jetstreamManager();
@@ -54,7 +55,7 @@ describeWithInfrastructure('transactional outbox relayed to JetStream', () => {
   const publisher = () => new JetStreamOutboxPublisher(js, namespace);
 
   async function startRelay(customPublisher: OutboxPublisher = publisher()): Promise<OutboxRelay> {
-    const relay = new OutboxRelay(dataSource, customPublisher, { databaseUrl: env.databaseUrl, pollIntervalMs: 200 });
+    const relay = new OutboxRelay(dataSource, customPublisher, { wakeOn: outbox, pollIntervalMs: 200 });
     await relay.start();
     running.push(relay);
     return relay;
@@ -120,6 +121,43 @@ describeWithInfrastructure('transactional outbox relayed to JetStream', () => {
     expect(events.map((event) => (event.payload as { entityTypeId: string }).entityTypeId)).toEqual(['marker']);
   });
 
+  it('announces a commit that wrote events once the outermost transaction commits, never a rollback', async () => {
+    let announced = 0;
+    const stop = outbox.onCommitted(() => (announced += 1));
+    try {
+      await dataSource.transaction(async (manager) => {
+        await manager.transaction((inner) => outbox.append(inner, EventSubjects.EntityTypeUpdated, { entityTypeId: 'nested' }));
+        expect(announced).toBe(0); // the savepoint is released, the transaction still open
+        await manager.query('SELECT 1');
+        expect(announced).toBe(0);
+      });
+      expect(announced).toBe(1);
+      await expect(
+        dataSource.transaction(async (manager) => {
+          await outbox.append(manager, EventSubjects.EntityTypeUpdated, { entityTypeId: 'rolled-back' });
+          throw new Error('the change failed');
+        }),
+      ).rejects.toThrow('the change failed');
+      await dataSource.transaction((manager) => manager.query('SELECT 1'));
+      expect(announced).toBe(1);
+    } finally {
+      stop();
+    }
+  });
+
+  it('publishes at the commit, not at the next poll: the writer wakes its relay', async () => {
+    const { events, handler } = collect();
+    await startConsumer('woken', handler);
+    const relay = new OutboxRelay(dataSource, publisher(), { wakeOn: outbox, pollIntervalMs: 60_000 });
+    await relay.start();
+    running.push(relay);
+    await sleep(200); // the relay's first look, at start, is over
+    const committed = Date.now();
+    await emit('woken');
+    await waitFor(() => events.length === 1, { what: 'delivery', timeoutMs: 5_000 });
+    expect(Date.now() - committed).toBeLessThan(2_000);
+  });
+
   it('refuses to write an event outside a transaction', async () => {
     await expect(outbox.append(dataSource.manager, EventSubjects.EntityTypeUpdated, { entityTypeId: 'x' })).rejects.toThrow(
       /open transaction/,
@@ -152,7 +190,7 @@ describeWithInfrastructure('transactional outbox relayed to JetStream', () => {
         throw new Error('process died before deleting the outbox rows');
       },
     };
-    const first = new OutboxRelay(dataSource, crashingAfterPublish, { databaseUrl: env.databaseUrl });
+    const first = new OutboxRelay(dataSource, crashingAfterPublish, {});
     const id = await emit('crash');
     await expect(first.drainOnce()).rejects.toThrow(/process died/);
     expect(crashes).toBe(1);

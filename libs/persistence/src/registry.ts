@@ -11,6 +11,7 @@ import { Publishing1732300000500 } from './migrations/1732300000500-publishing';
 import { RecordBuckets1732300000900 } from './migrations/1732300000900-record-buckets';
 import { RecordWritePath1732300001000 } from './migrations/1732300001000-record-write-path';
 import { OutboxPayloadCompression1732300001100 } from './migrations/1732300001100-outbox-payload-compression';
+import { OutboxWakeUpInProcess1732300001200 } from './migrations/1732300001200-outbox-wake-up-in-process';
 import {
   AccessEntity,
   AuthKeyEntity,
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   RecordBuckets1732300000900,
   RecordWritePath1732300001000,
   OutboxPayloadCompression1732300001100,
+  OutboxWakeUpInProcess1732300001200,
 ];

@@ -69,7 +69,6 @@ export class ServiceCoreModule implements NestModule {
         serviceName,
         natsUrl: config.NATS_URL,
         namespace: config.EVENTS_NAMESPACE,
-        databaseUrl: config.DATABASE_URL,
         relay: options.outboxRelay ?? true,
       }),
     ];

@@ -155,7 +155,10 @@ export class SessionStore {
         target.sessionId,
       ],
     );
-    if (current && changed > 0) this.noteStreamed(changed);
+    if (current && changed > 0) {
+      this.outbox.committed();
+      this.noteStreamed(changed);
+    }
     return current ? changed : null;
   }
 
@@ -207,6 +210,7 @@ export class SessionStore {
         target.sessionId,
       ],
     );
+    if (current && deleted > 0) this.outbox.committed();
     return current ? deleted : null;
   }
 

@@ -59,7 +59,6 @@ describeWithInfrastructure('MessagingModule in a Nest application', () => {
           serviceName: 'test-service',
           natsUrl: env.natsUrl,
           namespace: env.namespace,
-          databaseUrl: env.databaseUrl,
         }),
       ],
       providers: [PublicationTrigger],
@@ -113,7 +112,7 @@ describeWithInfrastructure('MessagingModule in a Nest application', () => {
 describeWithInfrastructure('MessagingModule shutdown', () => {
   it('lets the message being handled finish and acks it before the application closes', async () => {
     const env = await TestEnvironment.create();
-    const options = { serviceName: 'drain-test', natsUrl: env.natsUrl, namespace: env.namespace, databaseUrl: env.databaseUrl };
+    const options = { serviceName: 'drain-test', natsUrl: env.natsUrl, namespace: env.namespace };
     const start = async () => {
       const moduleRef = await Test.createTestingModule({
         imports: [TypeOrmModule.forRoot(dataSourceOptions({ url: env.databaseUrl, poolSize: 4 })), MessagingModule.forRoot(options)],

@@ -7,6 +7,7 @@ import { json, errorMessage } from '../codec';
 import { DurableEventConsumer, EventHandlerFn } from '../event-consumer';
 import { processOnce } from '../inbox';
 import { MessagingMetrics } from '../metrics';
+import { EventOutbox } from '../outbox';
 import { JetStreamOutboxPublisher, OutboxRelay } from '../outbox-relay';
 import { RpcServer } from '../rpc';
 import { EventTopology } from '../topology';
@@ -40,6 +41,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
     @Inject(MESSAGING_OPTIONS) private readonly options: MessagingModuleOptions,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly dataSource: DataSource,
+    private readonly outbox: EventOutbox,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
@@ -85,8 +87,10 @@ export class MessagingRuntime implements OnApplicationBootstrap, BeforeApplicati
       for (const { subject, handler } of rpc) this.rpcServer.register(subject, handler);
     }
     if (this.options.relay !== false) {
+      // Each commit that wrote events wakes this relay at once.
+      this.outbox.watch(this.dataSource);
       this.relay = new OutboxRelay(this.dataSource, new JetStreamOutboxPublisher(js, this.options.namespace), {
-        databaseUrl: this.options.databaseUrl,
+        wakeOn: this.outbox,
         log,
         metrics: this.metrics,
       });

@@ -10,8 +10,6 @@ export interface MessagingModuleOptions {
   natsUrl: string;
   /** Namespace of streams and subjects (a deployment, or one test file). */
   namespace: string;
-  /** The relay opens its own LISTEN connection to this database. */
-  databaseUrl: string;
   /** Run the outbox relay in this process (default true). */
   relay?: boolean;
   eventRetentionDays?: number;
