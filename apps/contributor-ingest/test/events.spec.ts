@@ -112,6 +112,36 @@ describeWithInfrastructure('contributor-ingest: events', () => {
     await expectConsistent(connector);
   });
 
+  it('stream: a batch of new records, then one mixing new, changed and unchanged ones (written first as inserts, then as upserts)', async () => {
+    const connector = await createConnector(platform.admin, 'country', 'stream-mixed');
+    const since = await outboxHighWater(platform.db);
+    const sid = await open(connector, 'stream');
+    await post(connector, sid, 'upsert', [country('GB'), country('FR')]);
+    // GB changed, FR unchanged, ES new: the session meets existing records from here on.
+    await post(connector, sid, 'upsert', [country('GB', 9), country('FR'), country('ES')]);
+    await post(connector, sid, 'upsert', [country('PT'), country('ES', 3)]);
+    await close(connector, sid, true);
+    // A new session writes new records again, and meets an existing one in its second batch.
+    const next = await open(connector, 'stream');
+    await post(connector, next, 'upsert', [country('IE')]);
+    await post(connector, next, 'upsert', [country('IE', 4), country('NL')]);
+    await close(connector, next, true);
+
+    const events = await eventsSince(connector, since);
+    const named = events.filter((event) => event.subject === 'record.upserted').map((event) => (event.payload as RecordsChanged).records.map((r) => r.vendorId));
+    expect(named).toEqual([['GB', 'FR'], ['GB', 'ES'], ['PT', 'ES'], ['IE'], ['IE', 'NL']]);
+    const stored = await storedRecords(platform.db, connector.id);
+    expect(stored.map((record) => [record.vendorId, record.document.entity.population])).toEqual([
+      ['GB', 9],
+      ['FR', 1000],
+      ['ES', 3],
+      ['PT', 1000],
+      ['IE', 4],
+      ['NL', 1000],
+    ]);
+    await expectConsistent(connector);
+  });
+
   it('carries the connector’s live flag at the time of the change', async () => {
     const connector = connectors['stream-one'];
     expect((await platform.admin.post(`/entity/country/connector/stream-one/live`)).status).toBe(204);

@@ -70,6 +70,28 @@ function currentSession(connector: string, session: string): string {
 
 /** PostgreSQL's foreign_key_violation: a buffered write whose session was closed meanwhile. */
 const FOREIGN_KEY_VIOLATION = '23503';
+/** PostgreSQL's unique_violation: a stream INSERT that met an existing record. */
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * A stream batch ($1 as `batchJson`, the connector $2 and its type $3, the
+ * event's subject $4, base payload $5 and source $6, the session $7) as one
+ * statement: the records, written with `onConflict`, and the event naming
+ * those that changed. Nothing is written unless the session is the current one.
+ */
+function streamWrite(onConflict: string): string {
+  return `WITH ${currentSession('$2', '$7')}, changed AS (
+         INSERT INTO record (public_id, connector_id, entity_type_id, vendor_id, name, document)
+         SELECT public_id, $2, $3, vendor_id, name, document FROM ${BATCH_ROWS}, current ORDER BY ord
+         ${onConflict}
+         RETURNING public_id, vendor_id
+       ), event AS (
+         INSERT INTO outbox_event (subject, payload, source)
+         SELECT $4, $5::jsonb || jsonb_build_object('records', jsonb_agg(jsonb_build_object('publicId', public_id, 'vendorId', vendor_id))), $6
+           FROM changed HAVING count(*) > 0
+       )
+       SELECT (SELECT count(*) FROM current)::int AS current, count(*)::int AS changed FROM changed`;
+}
 
 /**
  * The write path, in SQL. Every change and the events describing it are
@@ -84,6 +106,8 @@ export class SessionStore {
   private readonly merges = new Set<Promise<void>>();
   /** Records streamed since the last GIN pending-list merge this process started. */
   private streamedSinceMerge = 0;
+  /** Stream sessions that met existing records: they upsert (see `upsertNow`). */
+  private readonly updatingSessions = new Set<string>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -128,33 +152,42 @@ export class SessionStore {
    * Stream mode: applies a batch of upserts at once. Unchanged records are not
    * rewritten. Returns how many changed, or null when the session is no longer
    * the connector's current one.
+   *
+   * Until a session meets a record that exists already, its batches are plain
+   * INSERTs: an upsert (ON CONFLICT) looks every row up in the public id index
+   * before inserting it there, a second descent of a random-keyed index that
+   * was a tenth of PostgreSQL's work on a million-row harvest. A batch holding
+   * an existing record fails as a whole (nothing written) and is written again
+   * as an upsert, like every later batch of that session.
    */
   async upsertNow(target: ContributionTarget, records: PreparedRecord[]): Promise<number | null> {
-    const [{ current, changed }] = await this.prepared<{ current: number; changed: number }>(
+    const values = [
+      batchJson(records),
+      target.connectorId,
+      target.entityTypeId,
+      EventSubjects.RecordUpserted,
+      JSON.stringify(this.recordsPayload(target)),
+      SOURCE,
+      target.sessionId,
+    ];
+    let rows: Array<{ current: number; changed: number }> | undefined;
+    if (!this.updatingSessions.has(target.sessionId!)) {
+      try {
+        rows = await this.prepared('ingest_insert_now', streamWrite(''), values, UNIQUE_VIOLATION);
+      } catch (error) {
+        if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+        if (this.updatingSessions.size >= 10_000) this.updatingSessions.clear();
+        this.updatingSessions.add(target.sessionId!);
+      }
+    }
+    rows ??= await this.prepared(
       'ingest_upsert_now',
-      `WITH ${currentSession('$2', '$7')}, changed AS (
-         INSERT INTO record (public_id, connector_id, entity_type_id, vendor_id, name, document)
-         SELECT public_id, $2, $3, vendor_id, name, document FROM ${BATCH_ROWS}, current ORDER BY ord
-         ON CONFLICT (public_id) DO UPDATE
+      streamWrite(`ON CONFLICT (public_id) DO UPDATE
            SET name = EXCLUDED.name, document = EXCLUDED.document, updated_at = now()
-           WHERE record.document IS DISTINCT FROM EXCLUDED.document OR record.name IS DISTINCT FROM EXCLUDED.name
-         RETURNING public_id, vendor_id
-       ), event AS (
-         INSERT INTO outbox_event (subject, payload, source)
-         SELECT $4, $5::jsonb || jsonb_build_object('records', jsonb_agg(jsonb_build_object('publicId', public_id, 'vendorId', vendor_id))), $6
-           FROM changed HAVING count(*) > 0
-       )
-       SELECT (SELECT count(*) FROM current)::int AS current, count(*)::int AS changed FROM changed`,
-      [
-        batchJson(records),
-        target.connectorId,
-        target.entityTypeId,
-        EventSubjects.RecordUpserted,
-        JSON.stringify(this.recordsPayload(target)),
-        SOURCE,
-        target.sessionId,
-      ],
+           WHERE record.document IS DISTINCT FROM EXCLUDED.document OR record.name IS DISTINCT FROM EXCLUDED.name`),
+      values,
     );
+    const [{ current, changed }] = rows;
     if (current && changed > 0) {
       this.outbox.committed();
       this.noteStreamed(changed);
@@ -167,12 +200,12 @@ export class SessionStore {
    * `query()` cannot name one): parsed and planned once per connection rather
    * than for every batch. Failures are reported like TypeORM's.
    */
-  private async prepared<T extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<T[]> {
+  private async prepared<T extends QueryResultRow>(name: string, text: string, values: unknown[], expectedError?: string): Promise<T[]> {
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
     try {
       return (await pool.query<T>({ name, text, values })).rows;
     } catch (error) {
-      this.dataSource.logger.logQueryError(error as Error, text, [], undefined);
+      if ((error as { code?: string }).code !== expectedError) this.dataSource.logger.logQueryError(error as Error, text, [], undefined);
       throw error;
     }
   }
