@@ -3,6 +3,7 @@ import { BbkValidator, FieldError } from '@odb/validation';
 import { RecordBatchValidator } from '../records/record-batch-validator';
 import { ContributionError } from './contribution-error';
 import { ContributionTarget, PreparedRecord, SessionStore } from './session-store';
+import { WriteResult, writeResult } from './write-result';
 
 interface IncomingRecord {
   id: string;
@@ -35,14 +36,14 @@ export class ContributionService {
   /**
    * Applies (stream) or buffers (accrue, replace) a batch; answers how many
    * records changed, and (built only when called) vendor id → public id for
-   * every record.
+   * every record, as an object or as its JSON text.
    */
   async write(
     contributionId: string,
     sessionId: string,
     action: string,
     batch: unknown,
-  ): Promise<{ ids: () => Record<string, string>; changed: number }> {
+  ): Promise<WriteResult> {
     reject([
       ...this.ids.check(contributionId, 'contributionId', 'id'),
       ...this.ids.check(sessionId, 'sessionId', 'id'),
@@ -59,17 +60,17 @@ export class ContributionService {
         this.records.entityErrors({ cacheKey: `${target.entityTypeId}:${target.entityVersion}`, schema: target.schema }, records),
       );
       const prepared = lastWins(records.map((record) => this.prepare(target, record)));
-      if (target.sessionMode === 'stream') return { ids: () => idMap(prepared), changed: applied(await storable(this.store.upsertNow(target, prepared), records)) };
+      if (target.sessionMode === 'stream') return writeResult(prepared, applied(await storable(this.store.upsertNow(target, prepared), records)));
       await this.buffer(sessionId, 'upsert', prepared, records);
-      return { ids: () => idMap(prepared), changed: 0 };
+      return writeResult(prepared, 0);
     }
     // Ids are short: checked here, so that a stream delete (which matches on public ids) refuses them as the others do.
     reject(nulCharacters(batch as string[]));
     const vendorIds = [...new Set(batch as string[])];
     const prepared = vendorIds.map((vendorId) => ({ vendorId, publicId: recordPublicId(contributionId, vendorId), name: null, document: null }));
-    if (target.sessionMode === 'stream') return { ids: () => idMap(prepared), changed: applied(await this.store.deleteNow(target, prepared)) };
+    if (target.sessionMode === 'stream') return writeResult(prepared, applied(await this.store.deleteNow(target, prepared)));
     await this.buffer(sessionId, 'delete', prepared, batch as string[]);
-    return { ids: () => idMap(prepared), changed: 0 };
+    return writeResult(prepared, 0);
   }
 
   /** The session may have been closed or replaced since it was checked: then its operations are refused like a wrong sid. */
@@ -103,12 +104,6 @@ function lastWins(records: PreparedRecord[]): PreparedRecord[] {
   const byVendor = new Map<string, PreparedRecord>();
   for (const record of records) byVendor.set(record.vendorId, record);
   return [...byVendor.values()];
-}
-
-function idMap(records: PreparedRecord[]): Record<string, string> {
-  const ids: Record<string, string> = {};
-  for (const record of records) ids[record.vendorId] = record.publicId;
-  return ids;
 }
 
 /** A stream write finds its session closed or replaced since it was checked: refused like a wrong sid. */

@@ -24,10 +24,17 @@ export class SessionsController {
   @Post(':sid/:action')
   @HttpCode(200)
   @ApiOperation({ summary: 'Upsert records or delete them by id (at most 250): 200 with {vendor id: public id}' })
-  async write(@Param('cid') cid: string, @Param('sid') sid: string, @Param('action') action: string, @Req() request: AuthenticatedRequest) {
+  async write(
+    @Param('cid') cid: string,
+    @Param('sid') sid: string,
+    @Param('action') action: string,
+    @Req() request: AuthenticatedRequest,
+    @Res() response: Response,
+  ) {
     ownConnectorOnly(request, cid);
     // No body reads as {} (as Express 4 did for BitBroker): "is not of a type(s) array", not a crash.
-    return (await translate(this.contributions.write(cid, sid, action.toLowerCase(), request.body ?? {}))).ids();
+    const written = await translate(this.contributions.write(cid, sid, action.toLowerCase(), request.body ?? {}));
+    response.status(200).type('json').send(written.idsJson());
   }
 
   @Get(':sid/close/:commit')
