@@ -321,8 +321,8 @@ export const consumerBenchmark: Benchmark = {
 /**
  * Whether the record table and its indexes fit in PostgreSQL's shared buffers.
  * When they do not, every page a read touches is copied in from the OS cache
- * first: a catalog range spent 5.4 ms of PostgreSQL CPU instead of 2.1, and its
- * p99 went from 46 to 85 ms (ADR 0008).
+ * first: a catalog range spent 5.4 ms of PostgreSQL CPU instead of 2.0–2.3, and its
+ * p99 went from 26–35 to 85 ms (ADR 0008).
  */
 async function cacheFit(db: Client): Promise<string> {
   const { rows } = await db.query(

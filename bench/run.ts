@@ -24,9 +24,11 @@ async function main(): Promise<void> {
     throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
   }
   const selected = wanted.length > 0 ? BENCHMARKS.filter((benchmark) => wanted.includes(benchmark.name)) : BENCHMARKS.filter((benchmark) => !benchmark.onlyWhenNamed);
-  const server = await postgresSettings();
+  const machine = await describeMachine();
   // Services run from the compiled build, as deployed: build it from the current sources.
-  process.stdout.write(`PostgreSQL: ${benchDatabaseUrl()} (${server.version}, shared_buffers ${server.sharedBuffers}, huge pages reserved ${server.hugePagesMiB} MiB)\nbuilding (npm run build)…\n`);
+  process.stdout.write(
+    `PostgreSQL: ${benchDatabaseUrl()} (${machine.postgresVersion}, shared_buffers ${machine.sharedBuffers}, huge pages reserved ${machine.hugePagesMiB} MiB)\nbuilding (npm run build)…\n`,
+  );
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: join(__dirname, '..'), stdio: 'inherit' });
   const directory = join(__dirname, 'results');
   mkdirSync(directory, { recursive: true });
@@ -39,12 +41,12 @@ async function main(): Promise<void> {
       const result = await benchmark.run(context);
       results.push(result);
       print(result);
-      writeFileSync(join(directory, `${benchmark.name}.json`), JSON.stringify(withMachine(result, server), null, 2));
+      writeFileSync(join(directory, `${benchmark.name}.json`), JSON.stringify(withMachine(result, machine), null, 2));
     } finally {
       await context.dispose();
     }
   }
-  writeFileSync(join(directory, 'latest.json'), JSON.stringify(results.map((result) => withMachine(result, server)), null, 2));
+  writeFileSync(join(directory, 'latest.json'), JSON.stringify(results.map((result) => withMachine(result, machine)), null, 2));
   const missed = results.flatMap((result) => (result.targets ?? []).filter((t) => !t.met).map((t) => `${result.name}.${t.figure}`));
   process.stdout.write(missed.length > 0 ? `\ntargets missed: ${missed.join(', ')}\n` : '\nall targets met\n');
   process.exit(missed.length > 0 ? 2 : 0);
@@ -60,21 +62,36 @@ function print(result: BenchmarkResult): void {
   for (const note of result.notes ?? []) process.stdout.write(`  note: ${note}\n`);
 }
 
-interface PostgresSettings {
-  version: string;
+/** What the report says of the machine and server the figures were measured on. */
+interface MachineDescription {
+  cpus: number;
+  memoryGiB: number;
+  node: string;
+  /** The server used: its socket directory or host:port. */
+  postgres: string;
+  postgresVersion: string;
   /** As PostgreSQL shows it, e.g. `4GB`: catalog reads cost twice the CPU when the catalog does not fit (ADR 0008). */
   sharedBuffers: string;
   /** Huge pages this machine has reserved (`/proc/meminfo`), in MiB: PostgreSQL maps its buffers on them when there are enough. */
   hugePagesMiB: number;
 }
 
-/** The server's settings that move the figures, for the report. */
-async function postgresSettings(): Promise<PostgresSettings> {
+/** Read once before the benchmarks run: the settings that move the figures. */
+async function describeMachine(): Promise<MachineDescription> {
+  const database = new URL(benchDatabaseUrl());
   const client = new Client({ connectionString: benchDatabaseUrl() });
   await client.connect();
   try {
     const { rows } = await client.query(`SELECT current_setting('server_version') AS version, current_setting('shared_buffers') AS shared_buffers`);
-    return { version: rows[0].version, sharedBuffers: rows[0].shared_buffers, hugePagesMiB: hugePagesMiB() };
+    return {
+      cpus: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      postgres: database.searchParams.get('host') ?? `${database.hostname}:${database.port || 5432}`,
+      postgresVersion: rows[0].version,
+      sharedBuffers: rows[0].shared_buffers,
+      hugePagesMiB: hugePagesMiB(),
+    };
   } finally {
     await client.end();
   }
@@ -90,14 +107,8 @@ function hugePagesMiB(): number {
   }
 }
 
-function withMachine(result: BenchmarkResult, server: PostgresSettings) {
-  const database = new URL(benchDatabaseUrl());
-  const postgres = database.searchParams.get('host') ?? `${database.hostname}:${database.port || 5432}`;
-  return {
-    ...result,
-    at: new Date().toISOString(),
-    machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, postgres, postgresVersion: server.version, sharedBuffers: server.sharedBuffers, hugePagesMiB: server.hugePagesMiB },
-  };
+function withMachine(result: BenchmarkResult, machine: MachineDescription) {
+  return { ...result, at: new Date().toISOString(), machine };
 }
 
 main().catch((error) => {
