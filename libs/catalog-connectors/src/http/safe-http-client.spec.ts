@@ -235,7 +235,10 @@ describe('SafeHttpClient', () => {
     });
 
     it('times out a slow answer', async () => {
-      const target = await server((_req, res) => setTimeout(() => res.end('late'), 1500));
+      const target = await server((_req, res) => {
+        const late = setTimeout(() => res.end('late'), 1500);
+        res.on('close', () => clearTimeout(late)); // the client gave up: nothing left to answer, nothing keeps Jest's worker alive
+      });
       const error = await client([target], { timeoutMs: 200, maxRetries: 0 }).request({ url: target.url }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'timeout', retryable: true });
     });
