@@ -1,8 +1,8 @@
 import { ApiClient, TestEnvironment, describeWithInfrastructure, waitFor } from '@odb/testing';
-import { fieldIndexExpressions } from '@odb/query';
+import { compileQuery, fieldIndexExpressions } from '@odb/query';
 import { CatalogDatabase } from '../src/catalog/catalog-database';
 import { segmentScope, takeEqualities, takeType } from '../src/catalog/query-shape';
-import { describe as describeType } from '../src/catalog/entity-types';
+import { EntityTypeDirectory, describe as describeType } from '../src/catalog/entity-types';
 import { indexedProperties, planIndexes, planStatistics } from '../src/indexes/type-index-plan';
 import {
   ConsumerPlatform,
@@ -250,10 +250,11 @@ describeWithInfrastructure('consumer-query: per-type indexes', () => {
       { 'entity.population': '5' },
       { 'entity.code': '5', 'entity.population': 5 },
     ]) {
-      // Untyped, the query library's containment decides; typed, the rewritten equality.
-      const untyped = (await consumer.get(q(condition))).body.map((item: { name: string }) => item.name);
-      const typed = (await consumer.get(q({ type: 'place', ...condition }))).body.map((item: { name: string }) => item.name);
-      expect({ condition, typed }).toEqual({ condition, typed: untyped });
+      // The query library's containment decides; the service answers typed and untyped queries with the rewritten equality.
+      const contained = (await matchingEverywhere(condition, 250, 0)).map(([id]) => id);
+      const typed = (await consumer.get(q({ type: 'place', ...condition }))).body.map((item: { id: string }) => item.id);
+      const untyped = (await consumer.get(q(condition))).body.map((item: { id: string }) => item.id);
+      expect({ condition, typed, untyped }).toEqual({ condition, typed: contained, untyped: contained });
     }
     expect((await consumer.get(q({ type: 'place', 'entity.code': '5' }))).body.map((item: { name: string }) => item.name)).toEqual(['string 5']);
     expect((await consumer.get(q({ type: 'place', 'entity.population': 5 }))).body.map((item: { name: string }) => item.name)).toEqual(['string 5', 'number 5']);
@@ -266,6 +267,89 @@ describeWithInfrastructure('consumer-query: per-type indexes', () => {
       asked.map((item: object) => ({ ...item, legal: [] })),
     );
     expect((await consumerAs(platform.api, 'places').get(q({ type: 'plain' }))).body).toEqual([]);
+  });
+
+  /** [public id, type] of the records matching a query over every record, as the query library compiles it, in BitBroker's order. */
+  async function matchingEverywhere(query: Record<string, unknown>, limit: number, offset: number): Promise<string[][]> {
+    const where = compileQuery(query, { column: 'r.document', whenEmpty: 'none' });
+    const { rows } = await platform.db.query(
+      `SELECT r.public_id, t.slug FROM record r JOIN entity_type t ON t.id = r.entity_type_id
+        WHERE ${where.sql} ORDER BY r.id LIMIT $${where.params.length + 1} OFFSET $${where.params.length + 2}`,
+      [...where.params, limit, offset],
+    );
+    return rows.map((row) => [row.public_id, row.slug]);
+  }
+
+  async function answered(query: Record<string, unknown>, limit: number, offset: number): Promise<string[][]> {
+    const { status, body } = await consumer.get(`${q(query)}&limit=${limit}&offset=${offset}`);
+    expect({ query, status, body: status === 200 ? 'records' : body }).toEqual({ query, status: 200, body: 'records' });
+    return body.map((item: { id: string; type: string }) => [item.id, item.type]);
+  }
+
+  describe('a catalog query that names no type', () => {
+    beforeAll(async () => {
+      // Records of three types, interleaved in insertion order: one indexing population like place, one without a schema.
+      await createType(platform.admin, 'town', { schema: { type: 'object', properties: { population: { type: 'integer' } } } });
+      const towns = await createConnector(platform.admin, 'town', 'towns');
+      const plains = await createConnector(platform.admin, 'plain', 'plains');
+      for (let round = 0; round < 4; round += 1) {
+        await upsert(platform.contributor, towns, Array.from({ length: 10 }, (_, i) => ({ id: `t${round}-${i}`, name: `Town ${round}-${i}`, entity: { population: round * 40 + i * 4 } })));
+        await upsert(platform.contributor, plains, Array.from({ length: 10 }, (_, i) => ({ id: `x${round}-${i}`, name: `Plain ${round}-${i}`, entity: { population: round * 40 + i * 4 + 2, code: `C0004${i}` } })));
+      }
+      await waitForTypeIndexes(platform.db, 'town', 1);
+      await platform.db.query('ANALYZE record');
+    });
+
+    it('is answered exactly as one query over every record would be, page after page', async () => {
+      for (const query of [
+        { 'entity.population': { $gte: 0, $lt: 200 } },
+        { 'entity.population': 40 },
+        { 'entity.population': { $in: [8, 10, 42, 120] } },
+        { 'entity.code': 'C00042' },
+        { 'entity.code': { $gte: 'C00040', $lt: 'C00046' }, name: { $regex: '^(Place|Plain) ' } },
+        { 'entity.population': { $gt: 100 }, 'entity.code': { $ne: 'C00041' } },
+      ]) {
+        for (const [limit, offset] of [[250, 0], [7, 0], [7, 7], [7, 21], [5, 60]]) {
+          expect({ query, limit, offset, records: await answered(query, limit, offset) }).toEqual({
+            query,
+            limit,
+            offset,
+            records: await matchingEverywhere(query, limit, offset),
+          });
+        }
+      }
+      // Several types answer the first of them.
+      expect(new Set((await answered({ 'entity.population': { $gte: 0, $lt: 200 } }, 250, 0)).map(([, type]) => type))).toEqual(
+        new Set(['place', 'town', 'plain']),
+      );
+    });
+
+    it("runs one query per type, each on its type's indexes", async () => {
+      const [{ id: placeId }] = (await platform.db.query(`SELECT id FROM entity_type WHERE slug = 'place'`)).rows;
+      const [{ id: townId }] = (await platform.db.query(`SELECT id FROM entity_type WHERE slug = 'town'`)).rows;
+      const population = (id: number, schema: object) => planIndexes({ id, schema }).find((planned) => planned.property === 'population')!.name;
+      const explained = await plan({ 'entity.population': { $gte: 100, $lt: 200 } });
+      expect(explained).toContain(population(placeId, SERVED_SCHEMA));
+      expect(explained).toContain(population(townId, { properties: { population: { type: 'integer' } } }));
+    });
+
+    it('finds the records of a type created after the service last listed the types', async () => {
+      const directory = platform.consumer.app.get(EntityTypeDirectory);
+      const before = await directory.all();
+      await createType(platform.admin, 'hamlet', { schema: { type: 'object', properties: { population: { type: 'integer' } } } });
+      const hamlets = await createConnector(platform.admin, 'hamlet', 'hamlets');
+      await upsert(platform.contributor, hamlets, [{ id: 'h1', name: 'Hamlet 1', entity: { population: 41 } }]);
+      const stale = jest.spyOn(directory, 'all').mockResolvedValue(before); // as if the type's creation had not reached this replica yet
+      try {
+        const query = { 'entity.population': { $gte: 38, $lte: 42 } };
+        const records = await answered(query, 250, 0);
+        expect(records.map(([, type]) => type)).toContain('hamlet');
+        expect(records).toEqual(await matchingEverywhere(query, 250, 0));
+        expect(stale).toHaveBeenCalled();
+      } finally {
+        stale.mockRestore();
+      }
+    });
   });
 
   it('follows schema changes: new properties get indexes, dropped ones lose them', async () => {
@@ -286,15 +370,18 @@ describeWithInfrastructure('consumer-query: per-type indexes', () => {
   });
 
   it('drops the indexes and statistics objects of a deleted type', async () => {
+    const [{ id }] = (await platform.db.query(`SELECT id FROM entity_type WHERE slug = 'place'`)).rows;
     await expectStatus(platform.admin.delete('/entity/place'), 204, 'deleting the type');
-    await waitFor(async () => (await platform.db.query(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname LIKE 'record\\_et\\_%'`)).rows[0].n === 0, {
+    await waitFor(async () => (await platform.db.query(`SELECT count(*)::int AS n FROM pg_indexes WHERE starts_with(indexname, $1)`, [`record_et_${id}_`])).rows[0].n === 0, {
       timeoutMs: 30_000,
-      what: 'no managed index left',
+      what: 'no index of the type left',
     });
-    await waitFor(async () => (await platform.db.query(`SELECT count(*)::int AS n FROM pg_statistic_ext WHERE stxname LIKE 'record\\_et\\_%'`)).rows[0].n === 0, {
+    await waitFor(async () => (await platform.db.query(`SELECT count(*)::int AS n FROM pg_statistic_ext WHERE starts_with(stxname, $1)`, [`record_et_${id}_`])).rows[0].n === 0, {
       timeoutMs: 30_000,
-      what: 'no managed statistics object left',
+      what: 'no statistics object of the type left',
     });
+    // The other types keep theirs.
+    expect(await typeIndexes(platform.db, 'town')).toHaveLength(1);
     expect((await consumer.get(q({ type: 'place' }))).body).toEqual([]);
   });
 });

@@ -65,6 +65,14 @@ export interface Page {
 const BLOCK_BITS = 10;
 const SUPER_BLOCK_BITS = 16;
 
+/**
+ * Most entity types a catalog query that names none is split into (one branch
+ * each, see `perTypeStatement`); with more, it runs as one query.
+ */
+const MAX_TYPE_BRANCHES = 32;
+/** Each branch reads up to `offset + limit` matches: past this window (deep pages, CSV offsets) the split is not worth it. */
+const MAX_SPLIT_WINDOW = 10_000;
+
 const COLUMNS: Record<View, string> = {
   brief: `r.id, r.public_id, r.name`,
   full: `r.id, r.public_id, r.name, r.vendor_id, r.document, (SELECT webhook FROM connector WHERE id = r.connector_id) AS webhook`,
@@ -137,7 +145,8 @@ export class CatalogReader {
    * Visible records matching a catalog query, in insertion order. An empty
    * query matches nothing (BitBroker's convention). A query (or segment) that
    * names one entity type is run as a query on that type, so that the type's
-   * partial indexes apply (see `query-shape.ts`).
+   * partial indexes apply (see `query-shape.ts`); one that names none but
+   * asks about an indexed property is run as one such query per type.
    */
   query(visibility: Visibility, query: Record<string, unknown>, page: Page): Promise<BriefRow[]> {
     return this.queryOf(visibility, query, page, 'brief', (statement) => this.rows(statement), (rows) => rows.length === 0);
@@ -161,7 +170,10 @@ export class CatalogReader {
     const allowed = takeType(visibility.segment);
     if (asked.type !== undefined && allowed.type !== undefined && asked.type !== allowed.type) return run(null);
     const slug = asked.type ?? allowed.type;
-    if (slug === undefined) return run(this.queryStatement(visibility, null, query, visibility.segment, page, view));
+    if (slug === undefined) {
+      const perType = await this.perTypeStatement(visibility, query, page, view);
+      return run(perType !== undefined ? perType : this.queryStatement(visibility, null, query, visibility.segment, page, view));
+    }
 
     let type = await this.types.bySlug(slug);
     let fresh = false;
@@ -215,6 +227,26 @@ export class CatalogReader {
     page: Page,
     view: View,
   ): Statement | null {
+    const where = this.queryConditions(visibility, type, query, segment, page);
+    if (!where) return null;
+    const params = [...where.params, ...(type ? [type.slug] : []), page.limit, page.offset];
+    const slug = type ? `$${params.length - 2}::text` : `(SELECT slug FROM entity_type WHERE id = r.entity_type_id)`;
+    return {
+      text: `SELECT ${COLUMNS[view]}, ${slug} AS type FROM record r
+        WHERE ${where.sql}
+        ORDER BY r.id LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      params,
+    };
+  }
+
+  /** What a record must meet to be in a catalog answer, on one type or on all; null when nothing can. */
+  private queryConditions(
+    visibility: Visibility,
+    type: EntityTypeInfo | null,
+    query: Record<string, unknown>,
+    segment: Record<string, unknown>,
+    page: Page,
+  ): CompiledQuery | null {
     const parts: CompiledQuery[] = [visibleConnector(visibility)];
     let rest = query;
     if (type) {
@@ -229,15 +261,56 @@ export class CatalogReader {
     if (asked.matchesNothing) return null;
     parts.push(asked, after(page));
     const where = and(...parts);
-    if (where.matchesNothing) return null;
-    const params = [...where.params, ...(type ? [type.slug] : []), page.limit, page.offset];
-    const slug = type ? `$${params.length - 2}::text` : `(SELECT slug FROM entity_type WHERE id = r.entity_type_id)`;
-    return {
-      text: `SELECT ${COLUMNS[view]}, ${slug} AS type FROM record r
-        WHERE ${where.sql}
-        ORDER BY r.id LIMIT $${params.length - 1} OFFSET $${params.length}`,
-      params,
-    };
+    return where.matchesNothing ? null : where;
+  }
+
+  /**
+   * A catalog query that names no type, as the union of the same query on
+   * each type, so that each branch can use its type's partial indexes (one
+   * query over every record can use none of them, and walks the whole id
+   * order). Each branch yields its first `offset + limit` matches in id
+   * order; the union is ordered and paged again. Records of types created
+   * after the type list was read have larger type ids, and a last branch
+   * finds them. `undefined` when splitting cannot help: no top-level
+   * condition on a property some type indexes, no types or too many, or a
+   * page too deep.
+   */
+  private async perTypeStatement(
+    visibility: Visibility,
+    query: Record<string, unknown>,
+    page: Page,
+    view: View,
+  ): Promise<Statement | null | undefined> {
+    if (!this.config.TYPE_INDEXES || page.offset + page.limit > MAX_SPLIT_WINDOW) return undefined;
+    const asked = Object.keys(query).filter((key) => key.startsWith('entity.')).map((key) => key.slice('entity.'.length));
+    if (asked.length === 0) return undefined;
+    const types = await this.types.all();
+    if (types.length === 0 || types.length > MAX_TYPE_BRANCHES) return undefined;
+    if (!types.some((type) => asked.some((property) => type.indexed.has(property)))) return undefined;
+
+    const window: Page = { limit: page.offset + page.limit, offset: 0, after: page.after };
+    const columns = Sql.text(COLUMNS[view]);
+    const branches: Sql[] = [];
+    for (const type of types) {
+      const where = this.queryConditions(visibility, type, query, visibility.segment, window);
+      if (where) {
+        branches.push(
+          Sql.of`(SELECT ${columns}, ${Sql.param(type.slug, 'text')} AS type FROM record r WHERE ${where.fragment} ORDER BY r.id LIMIT ${Sql.param(window.limit)})`,
+        );
+      }
+    }
+    const newer = this.queryConditions(visibility, null, query, visibility.segment, window);
+    if (newer) {
+      const maxId = types[types.length - 1].id;
+      branches.push(
+        Sql.of`(SELECT ${columns}, (SELECT slug FROM entity_type WHERE id = r.entity_type_id) AS type FROM record r
+          WHERE r.entity_type_id > ${Sql.param(maxId)} AND ${newer.fragment} ORDER BY r.id LIMIT ${Sql.param(window.limit)})`,
+      );
+    }
+    if (branches.length === 0) return null;
+    const { sql, params } = Sql.of`SELECT * FROM (${Sql.join(branches, ' UNION ALL ')}) matched
+      ORDER BY matched.id LIMIT ${Sql.param(page.limit)} OFFSET ${Sql.param(page.offset)}`.render();
+    return { text: sql, params };
   }
 
   /**

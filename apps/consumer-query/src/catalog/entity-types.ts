@@ -28,6 +28,7 @@ const TTL_MS = 30_000;
 @Injectable()
 export class EntityTypeDirectory {
   private readonly cache = new Map<string, { info: EntityTypeInfo | null; at: number }>();
+  private everyType?: { list: EntityTypeInfo[]; at: number };
 
   constructor(private readonly db: CatalogDatabase) {}
 
@@ -44,8 +45,26 @@ export class EntityTypeDirectory {
     return info;
   }
 
+  /**
+   * Every entity type, in id order (for queries that name none). Ids come from
+   * a sequence and are never reused: a type created after this list was read
+   * has a larger id than any in it (unless two creations overlapped, one
+   * committing after a list that shows the other; its creation event or the
+   * expiry then refreshes the list).
+   */
+  async all(): Promise<EntityTypeInfo[]> {
+    if (this.everyType && Date.now() - this.everyType.at < TTL_MS) return this.everyType.list;
+    const rows = await this.db.query<{ id: number; slug: string; schema: Record<string, unknown> }>(
+      `SELECT id, slug, schema FROM entity_type ORDER BY id`,
+      [],
+    );
+    this.everyType = { list: rows.map(describe), at: Date.now() };
+    return this.everyType.list;
+  }
+
   forget(slug: string): void {
     this.cache.delete(slug);
+    this.everyType = undefined;
   }
 
   @OnDomainEventBroadcast(EventSubjects.EntityTypeCreated)
