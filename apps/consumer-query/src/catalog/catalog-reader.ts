@@ -132,13 +132,8 @@ export class CatalogReader {
       wholeType ? compiled(Sql.TRUE) : this.segment(visibility.segment),
       after(page),
     );
-    const params = [...where.params, type, page.limit, page.offset];
-    return {
-      text: `SELECT ${COLUMNS[view]}, $${params.length - 2}::text AS type FROM record r
-        WHERE ${where.sql}
-        ORDER BY r.id LIMIT $${params.length - 1} OFFSET $${params.length}`,
-      params,
-    };
+    const { sql, params } = recordPage(view, Sql.param(type, 'text'), where.fragment, page).render();
+    return { text: sql, params };
   }
 
   /**
@@ -227,16 +222,10 @@ export class CatalogReader {
     page: Page,
     view: View,
   ): Statement | null {
-    const where = this.queryConditions(visibility, type, query, segment, page);
+    const where = this.queryConditions(visibility, type, query, this.segment(segment), page);
     if (!where) return null;
-    const params = [...where.params, ...(type ? [type.slug] : []), page.limit, page.offset];
-    const slug = type ? `$${params.length - 2}::text` : `(SELECT slug FROM entity_type WHERE id = r.entity_type_id)`;
-    return {
-      text: `SELECT ${COLUMNS[view]}, ${slug} AS type FROM record r
-        WHERE ${where.sql}
-        ORDER BY r.id LIMIT $${params.length - 1} OFFSET $${params.length}`,
-      params,
-    };
+    const { sql, params } = recordPage(view, type ? Sql.param(type.slug, 'text') : TYPE_OF_RECORD, where.fragment, page).render();
+    return { text: sql, params };
   }
 
   /** What a record must meet to be in a catalog answer, on one type or on all; null when nothing can. */
@@ -244,7 +233,7 @@ export class CatalogReader {
     visibility: Visibility,
     type: EntityTypeInfo | null,
     query: Record<string, unknown>,
-    segment: Record<string, unknown>,
+    segment: CompiledQuery,
     page: Page,
   ): CompiledQuery | null {
     const parts: CompiledQuery[] = [visibleConnector(visibility)];
@@ -255,7 +244,7 @@ export class CatalogReader {
       parts.push(...equalities.conditions.map(compiled));
       rest = equalities.rest;
     }
-    parts.push(this.segment(segment));
+    parts.push(segment);
     // With the type (and equalities) taken out, what is left of `q` may be {}: every record of the type.
     const asked = compileQuery(rest, { column: 'r.document', whenEmpty: type ? 'all' : 'none' });
     if (asked.matchesNothing) return null;
@@ -289,23 +278,16 @@ export class CatalogReader {
     if (!types.some((type) => asked.some((property) => type.indexed.has(property)))) return undefined;
 
     const window: Page = { limit: page.offset + page.limit, offset: 0, after: page.after };
-    const columns = Sql.text(COLUMNS[view]);
+    const segment = this.segment(visibility.segment);
     const branches: Sql[] = [];
     for (const type of types) {
-      const where = this.queryConditions(visibility, type, query, visibility.segment, window);
-      if (where) {
-        branches.push(
-          Sql.of`(SELECT ${columns}, ${Sql.param(type.slug, 'text')} AS type FROM record r WHERE ${where.fragment} ORDER BY r.id LIMIT ${Sql.param(window.limit)})`,
-        );
-      }
+      const where = this.queryConditions(visibility, type, query, segment, window);
+      if (where) branches.push(Sql.of`(${recordPage(view, Sql.param(type.slug, 'text'), where.fragment, window)})`);
     }
-    const newer = this.queryConditions(visibility, null, query, visibility.segment, window);
+    const newer = this.queryConditions(visibility, null, query, segment, window);
     if (newer) {
       const maxId = types[types.length - 1].id;
-      branches.push(
-        Sql.of`(SELECT ${columns}, (SELECT slug FROM entity_type WHERE id = r.entity_type_id) AS type FROM record r
-          WHERE r.entity_type_id > ${Sql.param(maxId)} AND ${newer.fragment} ORDER BY r.id LIMIT ${Sql.param(window.limit)})`,
-      );
+      branches.push(Sql.of`(${recordPage(view, TYPE_OF_RECORD, Sql.of`r.entity_type_id > ${Sql.param(maxId)} AND ${newer.fragment}`, window)})`);
     }
     if (branches.length === 0) return null;
     const { sql, params } = Sql.of`SELECT * FROM (${Sql.join(branches, ' UNION ALL ')}) matched
@@ -364,6 +346,16 @@ export class CatalogReader {
   private segment(segment: Record<string, unknown>): CompiledQuery {
     return compileQuery(segment, { column: 'r.document', whenEmpty: 'all' });
   }
+}
+
+/** The slug of a record's type, when the statement does not know it. */
+const TYPE_OF_RECORD = Sql.text('(SELECT slug FROM entity_type WHERE id = r.entity_type_id)');
+
+/** A page of records meeting `where`, with their type's slug, in insertion order. */
+function recordPage(view: View, type: Sql, where: Sql, page: Page): Sql {
+  return Sql.of`SELECT ${Sql.text(COLUMNS[view])}, ${type} AS type FROM record r
+        WHERE ${where}
+        ORDER BY r.id LIMIT ${Sql.param(page.limit)} OFFSET ${Sql.param(page.offset)}`;
 }
 
 function compiled(sql: Sql): CompiledQuery {
