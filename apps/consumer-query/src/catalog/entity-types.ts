@@ -17,6 +17,9 @@ export interface EntityTypeInfo {
   indexed: Map<string, IndexedProperty>;
 }
 
+/** An `entity_type` row, as the directory reads it. */
+type EntityTypeRow = { id: number; slug: string; schema: Record<string, unknown> };
+
 const TTL_MS = 30_000;
 
 /**
@@ -35,7 +38,7 @@ export class EntityTypeDirectory {
   async bySlug(slug: string, options: { fresh?: boolean } = {}): Promise<EntityTypeInfo | null> {
     const cached = this.cache.get(slug);
     if (!options.fresh && cached && Date.now() - cached.at < TTL_MS) return cached.info;
-    const [row] = await this.db.query<{ id: number; slug: string; schema: Record<string, unknown> }>(
+    const [row] = await this.db.query<EntityTypeRow>(
       `SELECT id, slug, schema FROM entity_type WHERE slug = $1`,
       [slug],
     );
@@ -54,7 +57,7 @@ export class EntityTypeDirectory {
    */
   async all(): Promise<EntityTypeInfo[]> {
     if (this.everyType && Date.now() - this.everyType.at < TTL_MS) return this.everyType.list;
-    const rows = await this.db.query<{ id: number; slug: string; schema: Record<string, unknown> }>(
+    const rows = await this.db.query<EntityTypeRow>(
       `SELECT id, slug, schema FROM entity_type ORDER BY id`,
       [],
     );
@@ -83,7 +86,7 @@ export class EntityTypeDirectory {
   }
 }
 
-export function describe(row: { id: number; slug: string; schema: Record<string, unknown> }): EntityTypeInfo {
+export function describe(row: EntityTypeRow): EntityTypeInfo {
   const schema = row.schema ?? {};
   const declared = (schema as { properties?: unknown }).properties;
   const properties = declared && typeof declared === 'object' && !Array.isArray(declared) ? Object.keys(declared).sort() : [];
